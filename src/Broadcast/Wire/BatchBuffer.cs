@@ -1,0 +1,82 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace AtomicBcast.Wire;
+
+/// <summary>
+/// The bytes of one encoded batch (header + runs, exactly as stored and sent), copied once into pooled memory
+/// and then shared: the same buffer goes to every peer's pipe and to the log.
+///
+/// Requirements:
+/// - Reference counted. <see cref="Rent"/> returns a buffer with one reference; every holder that keeps it
+///   beyond the call that handed it over calls <see cref="Retain"/>, and every holder calls <see cref="Release"/>
+///   exactly once per reference. The last release returns the array to the pool.
+/// - Immutable once published: write through <see cref="WritableSpan"/> only before handing it to anyone.
+/// - Thread-safe counting: the node's loop, senders and the log's flusher may release concurrently.
+/// </summary>
+public sealed class BatchBuffer
+{
+    private byte[] _array;
+    private int _length;
+    private int _references;
+
+    private BatchBuffer(byte[] array, int length)
+    {
+        _array = array;
+        _length = length;
+        _references = 1;
+    }
+
+    /// <summary>A buffer of exactly <paramref name="length"/> bytes, holding one reference.</summary>
+    public static BatchBuffer Rent(int length)
+    {
+        if ((uint)length > Limits.FrameBytesMax)
+            throw new ArgumentOutOfRangeException(nameof(length), length, "batch larger than Limits.FrameBytesMax");
+        return new BatchBuffer(ArrayPool<byte>.Shared.Rent(Math.Max(length, 1)), length);
+    }
+
+    /// <summary>A buffer holding a copy of <paramref name="bytes"/>, with one reference.</summary>
+    public static BatchBuffer CopyOf(ReadOnlySequence<byte> bytes)
+    {
+        var buffer = Rent(checked((int)bytes.Length));
+        bytes.CopyTo(buffer._array);
+        return buffer;
+    }
+
+    /// <summary>A buffer holding a copy of <paramref name="bytes"/>, with one reference.</summary>
+    public static BatchBuffer CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var buffer = Rent(bytes.Length);
+        bytes.CopyTo(buffer._array);
+        return buffer;
+    }
+
+    public int Length => _length;
+    public ReadOnlyMemory<byte> Memory => new(_array, 0, _length);
+    public ReadOnlySpan<byte> Span => new(_array, 0, _length);
+
+    /// <summary>Only for the creator, before the buffer is shared.</summary>
+    public Span<byte> WritableSpan => new(_array, 0, _length);
+
+    public int References => Volatile.Read(ref _references);
+
+    public BatchBuffer Retain()
+    {
+        int after = Interlocked.Increment(ref _references);
+        Debug.Assert(after > 1, "retain after the last release");
+        return this;
+    }
+
+    public void Release()
+    {
+        int after = Interlocked.Decrement(ref _references);
+        Debug.Assert(after >= 0, "released more often than retained");
+        if (after == 0)
+        {
+            var array = _array;
+            _array = [];
+            _length = 0;
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+}
