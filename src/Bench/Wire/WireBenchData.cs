@@ -9,19 +9,23 @@ internal static class WireBenchData
     public const int Runs = 16;
     public const int MessagesPerRun = MessagesPerBatch / Runs;
 
-    /// <summary>Payloads that LZ4 can shrink somewhat (letters from a small alphabet, like text or JSON), seeded.</summary>
+    /// <summary>JSON-like payloads (fixed field names, random values), seeded: LZ4 finds the repeats as it would
+    /// in typical application messages; random bytes would not compress at all.</summary>
     public static byte[][] Payloads(int payloadBytes)
     {
         var random = new Random(payloadBytes);
-        const string alphabet = "abcdefghijklmnop{}\":, 0123456789";
         var payloads = new byte[MessagesPerBatch][];
         for (int i = 0; i < payloads.Length; i++)
         {
-            payloads[i] = new byte[payloadBytes];
-            for (int j = 0; j < payloadBytes; j++) payloads[i][j] = (byte)alphabet[random.Next(alphabet.Length)];
+            var text = new System.Text.StringBuilder();
+            while (text.Length < payloadBytes)
+                text.Append($"{{\"id\":{random.Next(1_000_000)},\"kind\":\"{s_kinds[random.Next(s_kinds.Length)]}\",\"qty\":{random.Next(100)},\"px\":{random.Next(100_000) / 100.0}}}");
+            payloads[i] = System.Text.Encoding.ASCII.GetBytes(text.ToString(0, payloadBytes));
         }
         return payloads;
     }
+
+    private static readonly string[] s_kinds = ["order", "cancel", "fill", "quote"];
 
     public static BatchBuffer Build(BatchBuilder builder, byte[][] payloads)
     {

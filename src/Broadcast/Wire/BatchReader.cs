@@ -28,6 +28,29 @@ public static class BatchReader
         return new OpenedBatch(header, rented.AsSpan(0, header.RawBytes), rented);
     }
 
+    /// <summary>Opens a batch that sits in a receive buffer. A batch split over segments is first copied (once) into a
+    /// pooled array, its length checked against the limit before the copy.</summary>
+    public static OpenedBatch Open(in ReadOnlySequence<byte> batch)
+    {
+        if (batch.IsSingleSegment) return Open(batch.FirstSpan);
+        if (batch.Length > MessageLayout.BatchBytesMax) WireException.Throw($"batch of {batch.Length} bytes exceeds the limit");
+        int length = (int)batch.Length;
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            batch.CopyTo(copy);
+            var opened = Open(copy.AsSpan(0, length));
+            if (!opened.OwnsBuffer) return new OpenedBatch(opened.Header, opened.Runs, copy);
+            ArrayPool<byte>.Shared.Return(copy);
+            return opened;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+            throw;
+        }
+    }
+
     /// <summary>Checks every run and message of a batch against its header (run count, message count, bytes).</summary>
     public static BatchHeader Validate(ReadOnlySpan<byte> batch)
     {
@@ -63,6 +86,8 @@ public ref struct OpenedBatch
 
     /// <summary>The runs, uncompressed (RawBytes long).</summary>
     public ReadOnlySpan<byte> Runs { get; private set; }
+
+    internal readonly bool OwnsBuffer => _rented is not null;
 
     public readonly RunEnumerator EnumerateRuns() => new(Runs, Header.RunCount);
 

@@ -75,6 +75,8 @@ public static partial class MessageWriter
         CheckBatch(batch);
         for (int i = 1; i < skippedRuns.Length; i++)
             if (skippedRuns[i] <= skippedRuns[i - 1]) throw new ArgumentException("skipped runs must be strictly ascending", nameof(skippedRuns));
+        if (!skippedRuns.IsEmpty && skippedRuns[^1] >= BatchHeader.Read(batch).RunCount)
+            throw new ArgumentException("a skipped run index is not below the batch's run count", nameof(skippedRuns));
         int fixedBytes = MessageLayout.DeliverFixedBytes + 2 * skippedRuns.Length;
         CheckBody((long)fixedBytes + batch.Length);
         // header(6) + firstPosition(8) + instance(8) + skippedCount(4) + 2 x skipped, then the batch

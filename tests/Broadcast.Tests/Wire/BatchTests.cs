@@ -235,3 +235,24 @@ public class BatchTests
         return result;
     }
 }
+
+public class BatchReaderSequenceTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ABatchSplitOverSegmentsOpensTheSame(bool lz4)
+    {
+        var batch = WireTestKit.Batch(3, 7, 33, lz4).Span.ToArray();
+        using var whole = BatchReader.Open(batch);
+        var expected = whole.Runs.ToArray();
+        foreach (int cut in new[] { 1, 4, 23, 24, 25, batch.Length / 2, batch.Length - 1 })
+        {
+            using var opened = BatchReader.Open(Segment.Split(batch, cut));
+            Assert.Equal(whole.Header, opened.Header);
+            Assert.True(opened.Runs.SequenceEqual(expected));
+        }
+        batch[^1] ^= 1;
+        Assert.Throws<WireException>(() => BatchReader.Open(Segment.Split(batch, 10)).Dispose());
+    }
+}
