@@ -15,9 +15,10 @@ internal sealed class Segment : ReadOnlySequenceSegment<byte>
         previous.Next = this;
     }
 
-    /// <summary>Splits <paramref name="bytes"/> at the given ascending offsets (0 and Length give empty segments).</summary>
+    /// <summary>Splits <paramref name="bytes"/> at the given offsets (sorted here; 0 and Length give empty segments).</summary>
     public static ReadOnlySequence<byte> Split(ReadOnlySpan<byte> bytes, params int[] cuts)
     {
+        cuts = cuts.Distinct().Order().ToArray();
         var first = new Segment(Copy(bytes[..(cuts.Length == 0 ? bytes.Length : cuts[0])]), null);
         var last = first;
         for (int i = 0; i < cuts.Length; i++)
