@@ -15,12 +15,12 @@ public static partial class MessageWriter
         CheckBatch(batch);
         int body = MessageLayout.AcceptFixedBytes + batch.Length;
         // header(6) + ballot(8) + instance(8) + commitUpTo(8) = 30, then the batch
-        var span = writer.GetSpan(H + MessageLayout.AcceptFixedBytes);
+        var span = writer.GetSpan(FrameHeader + MessageLayout.AcceptFixedBytes);
         FrameCodec.WriteHeader(span, MessageType.Accept, 0, body);
         Put(span, 0, ballot.Value);
         Put(span, 8, instance);
         Put(span, 16, commitUpTo);
-        writer.Advance(H + MessageLayout.AcceptFixedBytes);
+        writer.Advance(FrameHeader + MessageLayout.AcceptFixedBytes);
         writer.Write(batch);
     }
 
@@ -35,12 +35,12 @@ public static partial class MessageWriter
         else if (!batch.IsEmpty) throw new ArgumentException($"a {status} fetch reply carries no batch", nameof(batch));
         int body = MessageLayout.FetchReplyFixedBytes + batch.Length;
         // header(6) + instance(8) + ballot(8) + status(1) = 23, then the batch
-        var span = writer.GetSpan(H + MessageLayout.FetchReplyFixedBytes);
+        var span = writer.GetSpan(FrameHeader + MessageLayout.FetchReplyFixedBytes);
         FrameCodec.WriteHeader(span, MessageType.FetchReply, 0, body);
         Put(span, 0, instance);
         Put(span, 8, ballot.Value);
-        span[H + 16] = (byte)status;
-        writer.Advance(H + MessageLayout.FetchReplyFixedBytes);
+        span[FrameHeader + 16] = (byte)status;
+        writer.Advance(FrameHeader + MessageLayout.FetchReplyFixedBytes);
         writer.Write(batch);
     }
 
@@ -60,9 +60,9 @@ public static partial class MessageWriter
         if (run.Length < Limits.RunHeaderBytes) throw new ArgumentException("a run is at least its 24-byte header", nameof(run));
         CheckBody(run.Length);
         // header(6), then the run
-        var span = writer.GetSpan(H);
+        var span = writer.GetSpan(FrameHeader);
         FrameCodec.WriteHeader(span, MessageType.Publish, 0, run.Length);
-        writer.Advance(H);
+        writer.Advance(FrameHeader);
         writer.Write(run);
     }
 
@@ -80,15 +80,15 @@ public static partial class MessageWriter
         int fixedBytes = MessageLayout.DeliverFixedBytes + 2 * skippedRuns.Length;
         CheckBody((long)fixedBytes + batch.Length);
         // header(6) + firstPosition(8) + instance(8) + skippedCount(4) + 2 x skipped, then the batch
-        var span = writer.GetSpan(H + fixedBytes);
+        var span = writer.GetSpan(FrameHeader + fixedBytes);
         FrameCodec.WriteHeader(span, MessageType.Deliver, 0, fixedBytes + batch.Length);
         Put(span, 0, firstPosition);
         Put(span, 8, instance);
-        BinaryPrimitives.WriteInt32LittleEndian(span[(H + 16)..], skippedRuns.Length);
-        var skipped = span[(H + MessageLayout.DeliverFixedBytes)..];
+        BinaryPrimitives.WriteInt32LittleEndian(span[(FrameHeader + 16)..], skippedRuns.Length);
+        var skipped = span[(FrameHeader + MessageLayout.DeliverFixedBytes)..];
         for (int i = 0; i < skippedRuns.Length; i++)
             BinaryPrimitives.WriteUInt16LittleEndian(skipped[(2 * i)..], skippedRuns[i]);
-        writer.Advance(H + fixedBytes);
+        writer.Advance(FrameHeader + fixedBytes);
         writer.Write(batch);
     }
 
@@ -103,13 +103,13 @@ public static partial class MessageWriter
         CheckBody(bodyBytes);
         int body = (int)bodyBytes;
         // header(6) + ballot(8) + fromInstance(8) + last(1) + recordCount(4) = 27, then the records
-        var span = writer.GetSpan(H + MessageLayout.PromiseFixedBytes);
+        var span = writer.GetSpan(FrameHeader + MessageLayout.PromiseFixedBytes);
         FrameCodec.WriteHeader(span, MessageType.Promise, 0, body);
         Put(span, 0, ballot.Value);
         Put(span, 8, fromInstance);
-        span[H + 16] = last ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteInt32LittleEndian(span[(H + 17)..], records.Length);
-        writer.Advance(H + MessageLayout.PromiseFixedBytes);
+        span[FrameHeader + 16] = last ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(span[(FrameHeader + 17)..], records.Length);
+        writer.Advance(FrameHeader + MessageLayout.PromiseFixedBytes);
         foreach (var record in records)
         {
             var batch = record.Batch.Span;

@@ -50,10 +50,10 @@ public static partial class MessageWriter
     {
         int size = RunWriter.Size(payloads);
         // header(6), then the run: run header(24) + count x (varint | payload)
-        var span = writer.GetSpan(H + Limits.RunHeaderBytes);
+        var span = writer.GetSpan(FrameHeader + Limits.RunHeaderBytes);
         FrameCodec.WriteHeader(span, MessageType.Publish, 0, size);
-        new RunHeader(producerId, firstSeq, payloads.Length, size - Limits.RunHeaderBytes).Write(span[H..]);
-        writer.Advance(H + Limits.RunHeaderBytes);
+        new RunHeader(producerId, firstSeq, payloads.Length, size - Limits.RunHeaderBytes).Write(span[FrameHeader..]);
+        writer.Advance(FrameHeader + Limits.RunHeaderBytes);
         Span<byte> length = stackalloc byte[Varint.BytesMax];
         foreach (var payload in payloads)
         {
