@@ -65,6 +65,8 @@ public ref struct RunEnumerator
     public readonly RunHeader Current => _current;
     /// <summary>The messages section of the current run (count x varint length | payload).</summary>
     public readonly ReadOnlySpan<byte> CurrentMessages => _currentMessages;
+    /// <summary>Walks the messages of the current run in place.</summary>
+    public readonly RunMessageReader Messages => new(_currentMessages, _current.Count);
 
     public bool MoveNext()
     {

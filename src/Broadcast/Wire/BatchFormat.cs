@@ -42,9 +42,13 @@ public readonly record struct BatchHeader(uint Crc, byte Format, BatchFlags Flag
     public bool IsNoOp => RunCount == 0;
 
     /// <summary>Parses and sanity-checks the header; does not verify the CRC (see <see cref="BatchCodec.Verify"/>).</summary>
-    public static BatchHeader Read(ReadOnlySpan<byte> batch)
+    public static BatchHeader Read(ReadOnlySpan<byte> batch) => Read(batch, batch.Length);
+
+    /// <summary>Parses and sanity-checks the header from the first bytes of a batch whose whole length is
+    /// <paramref name="batchLength"/> (for batches that sit in a multi-segment sequence); does not verify the CRC.</summary>
+    public static BatchHeader Read(ReadOnlySpan<byte> batch, long batchLength)
     {
-        if (batch.Length < Limits.BatchHeaderBytes) WireException.ThrowTruncated("batch header");
+        if (batch.Length < Limits.BatchHeaderBytes || batchLength < Limits.BatchHeaderBytes) WireException.ThrowTruncated("batch header");
         var header = new BatchHeader(
             BinaryPrimitives.ReadUInt32LittleEndian(batch),
             batch[BatchFormat.FormatOffset],
@@ -57,12 +61,15 @@ public readonly record struct BatchHeader(uint Crc, byte Format, BatchFlags Flag
         if ((header.Flags & ~BatchFlags.Lz4) != 0) WireException.Throw($"unknown batch flags {(byte)header.Flags:x2}");
         if ((uint)header.RawBytes > Limits.BatchBytesMax) WireException.Throw($"batch rawBytes {header.RawBytes} above the limit");
         if ((uint)header.StoredBytes > Limits.BatchBytesMax) WireException.Throw($"batch storedBytes {header.StoredBytes} above the limit");
-        if (header.StoredBytes != batch.Length - Limits.BatchHeaderBytes)
-            WireException.Throw($"batch storedBytes {header.StoredBytes} disagrees with the {batch.Length - Limits.BatchHeaderBytes} bytes present");
+        if (header.StoredBytes != batchLength - Limits.BatchHeaderBytes)
+            WireException.Throw($"batch storedBytes {header.StoredBytes} disagrees with the {batchLength - Limits.BatchHeaderBytes} bytes present");
         if ((header.Flags & BatchFlags.Lz4) == 0 && header.StoredBytes != header.RawBytes)
             WireException.Throw("uncompressed batch with storedBytes != rawBytes");
-        if (header.RunCount < 0 || header.MessageCount < 0 || header.RunCount > header.RawBytes / Limits.RunHeaderBytes + (header.RawBytes == 0 ? 0 : 1))
+        // Every run holds at least one message of at least one byte (its varint length), after its 24-byte header.
+        if (header.RunCount < 0 || header.RunCount > header.RawBytes / (Limits.RunHeaderBytes + 1))
             WireException.Throw($"batch run count {header.RunCount} disagrees with {header.RawBytes} bytes");
+        if (header.MessageCount < header.RunCount || header.MessageCount > header.RawBytes)
+            WireException.Throw($"batch message count {header.MessageCount} disagrees with {header.RunCount} runs and {header.RawBytes} bytes");
         return header;
     }
 }

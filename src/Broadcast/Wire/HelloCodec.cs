@@ -31,6 +31,7 @@ public static class HelloCodec
     public static HelloMessage Read(in Frame frame)
     {
         if (frame.Type != MessageType.Hello) WireException.Throw($"expected a hello, got {frame.Type}");
+        if (frame.Flags != 0) WireException.Throw($"hello frame with unknown flags {frame.Flags:x2}");
         var body = frame.Body;
         if (body.Length < FixedBytes) WireException.ThrowTruncated("hello");
         if (body.Length > FixedBytes + Limits.ClusterIdBytesMax) WireException.Throw("hello longer than its limit");

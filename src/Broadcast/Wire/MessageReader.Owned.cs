@@ -1,0 +1,66 @@
+using System.Buffers;
+
+namespace AtomicBcast.Wire;
+
+// Owned messages for tests and cold paths: the batch bytes are copied into a new BatchBuffer (one reference,
+// which the caller owns and must Release). The hot path uses the in-place readers instead.
+public static partial class MessageReader
+{
+    public static AcceptMessage ReadAcceptMessage(in Frame frame)
+    {
+        var header = ReadAccept(frame, out var batch);
+        return new AcceptMessage(header.Ballot, header.Instance, header.CommitUpTo, BatchBuffer.CopyOf(batch));
+    }
+
+    public static FetchReplyMessage ReadFetchReplyMessage(in Frame frame)
+    {
+        var header = ReadFetchReply(frame, out var batch);
+        return new FetchReplyMessage(header.Instance, header.Ballot, header.Status,
+            header.Status == FetchStatus.Chosen ? BatchBuffer.CopyOf(batch) : null);
+    }
+
+    public static PublishMessage ReadPublishMessage(in Frame frame)
+    {
+        var header = ReadPublish(frame, out var run);
+        return new PublishMessage(header.ProducerId, header.FirstSeq, header.Count, BatchBuffer.CopyOf(run));
+    }
+
+    public static DeliverMessage ReadDeliverMessage(in Frame frame)
+    {
+        var header = ReadDeliver(frame, out var skippedRuns, out var batch);
+        var skipped = new ushort[header.SkippedRunCount];
+        CopySkippedRuns(skippedRuns, skipped);
+        return new DeliverMessage(header.FirstPosition, header.Instance, skipped, BatchBuffer.CopyOf(batch));
+    }
+
+    public static PromiseMessage ReadPromiseMessage(in Frame frame)
+    {
+        var header = ReadPromise(frame, out var reader);
+        var records = new PromiseRecord[header.RecordCount];
+        for (int i = 0; reader.TryRead(out var record, out var batch); i++)
+            records[i] = new PromiseRecord(record.Instance, record.AcceptedBallot, BatchBuffer.CopyOf(batch));
+        return new PromiseMessage(header.Ballot, header.FromInstance, header.Last, records);
+    }
+
+    /// <summary>Any frame as its owned message struct, boxed (tests, tools, logging; never the hot path).</summary>
+    public static object ReadOwned(in Frame frame) => frame.Type switch
+    {
+        MessageType.Hello => ReadHello(frame),
+        MessageType.Error => ReadError(frame),
+        MessageType.PreVote => ReadPreVote(frame),
+        MessageType.PreVoteReply => ReadPreVoteReply(frame),
+        MessageType.Prepare => ReadPrepare(frame),
+        MessageType.Promise => ReadPromiseMessage(frame),
+        MessageType.Accept => ReadAcceptMessage(frame),
+        MessageType.Accepted => ReadAccepted(frame),
+        MessageType.Rejected => ReadRejected(frame),
+        MessageType.Heartbeat => ReadHeartbeat(frame),
+        MessageType.Fetch => ReadFetch(frame),
+        MessageType.FetchReply => ReadFetchReplyMessage(frame),
+        MessageType.Publish => ReadPublishMessage(frame),
+        MessageType.PublishAck => ReadPublishAck(frame),
+        MessageType.Subscribe => ReadSubscribe(frame),
+        MessageType.Deliver => ReadDeliverMessage(frame),
+        _ => throw new WireException($"unknown frame type {(byte)frame.Type}"),
+    };
+}
