@@ -1,0 +1,67 @@
+using System.Net;
+using AtomicBcast.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AtomicBcast.Transport;
+
+/// <summary>
+/// Everything a transport needs, fixed at start-up. Byte limits are sized from <see cref="Limits"/>:
+/// the input pipe must hold one whole frame of <see cref="Limits.FrameBytesMax"/> or a reader waiting for the rest
+/// of a frame would pause the receive loop that brings it (deadlock); see <see cref="Validate"/>.
+/// </summary>
+public sealed record TransportOptions
+{
+    /// <summary>Our hello; its version and cluster id are also what we require of the peer.</summary>
+    public required HelloMessage LocalHello { get; init; }
+
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Nothing received for this long closes the connection (<see cref="ShutdownKind.Idle"/>).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables it. Members heartbeat far more often.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an orderly close waits for the peer's FIN before it aborts.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Received bytes not yet consumed above which the receive loop stops reading the socket.</summary>
+    public long InputPauseBytes { get; init; } = Limits.FrameBytesMax + 1024 * 1024;
+    public long InputResumeBytes { get; init; } = (Limits.FrameBytesMax + 1024 * 1024) / 2;
+
+    /// <summary>Written bytes not yet sent above which the writer's FlushAsync waits: a slow peer pushes back.</summary>
+    public long OutputPauseBytes { get; init; } = 1024 * 1024;
+    public long OutputResumeBytes { get; init; } = 512 * 1024;
+
+    /// <summary>Size of one pooled buffer block; one receive reads at most one block.</summary>
+    public int BlockBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Connections the pools are sized for at start-up (they grow beyond it, they do not fail).</summary>
+    public int ConnectionsExpected { get; init; } = 16;
+
+    public int AcceptBacklog { get; init; } = 128;
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Called for every connection whose hello exchange failed (either direction), with why.</summary>
+    public Action<EndPoint?, ShutdownReason>? HandshakeFailed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> for settings that could deadlock or cannot work.</summary>
+    public void Validate()
+    {
+        // A frame of FrameBytesMax takes 4 + FrameBytesMax bytes; the pipe must be able to hold it whole.
+        Require(InputPauseBytes > 4L + Limits.FrameBytesMax, "InputPauseBytes must exceed one largest frame");
+        Require(InputResumeBytes > 0 && InputResumeBytes <= InputPauseBytes, "0 < InputResumeBytes <= InputPauseBytes");
+        Require(OutputPauseBytes > 0 && OutputResumeBytes > 0 && OutputResumeBytes <= OutputPauseBytes,
+            "0 < OutputResumeBytes <= OutputPauseBytes");
+        Require(BlockBytes >= 4096, "BlockBytes must be at least 4096");
+        Require(HelloTimeout > TimeSpan.Zero && CloseTimeout > TimeSpan.Zero, "timeouts must be positive");
+        Require(IdleTimeout > TimeSpan.Zero || IdleTimeout == Timeout.InfiniteTimeSpan, "IdleTimeout must be positive or infinite");
+        Require(Limits.ClusterIdBytesMax >= System.Text.Encoding.UTF8.GetByteCount(LocalHello.ClusterId), "cluster id too long");
+    }
+
+    private static void Require(bool condition, string what)
+    {
+        if (!condition) throw new ArgumentException(what);
+    }
+}
