@@ -6,9 +6,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AtomicBcast.Transport;
 
 /// <summary>
-/// Everything a transport needs, fixed at start-up. Byte limits are sized from <see cref="Limits"/>:
-/// the input pipe must hold one whole frame of <see cref="Limits.FrameBytesMax"/> or a reader waiting for the rest
-/// of a frame would pause the receive loop that brings it (deadlock); see <see cref="Validate"/>.
+/// Everything a transport needs, fixed at start-up.
+/// <para>Pipe thresholds count bytes the reader has not yet <em>examined</em> (System.IO.Pipelines semantics), not
+/// bytes it has not consumed. A reader that waits for the rest of a frame marks the partial frame examined, so a
+/// frame larger than the pause threshold cannot stall the receive loop that brings its tail. One connection's input
+/// therefore holds at most InputPauseBytes + BlockBytes unexamined plus one partial frame (at most
+/// <see cref="Limits.FrameBytesMax"/>, which the frame reader checks before waiting).</para>
 /// </summary>
 public sealed record TransportOptions
 {
@@ -25,8 +28,8 @@ public sealed record TransportOptions
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Received bytes not yet consumed above which the receive loop stops reading the socket.</summary>
-    public long InputPauseBytes { get; init; } = Limits.FrameBytesMax + 1024 * 1024;
-    public long InputResumeBytes { get; init; } = (Limits.FrameBytesMax + 1024 * 1024) / 2;
+    public long InputPauseBytes { get; init; } = 1024 * 1024;
+    public long InputResumeBytes { get; init; } = 512 * 1024;
 
     /// <summary>Written bytes not yet sent above which the writer's FlushAsync waits: a slow peer pushes back.</summary>
     public long OutputPauseBytes { get; init; } = 1024 * 1024;
@@ -49,9 +52,8 @@ public sealed record TransportOptions
     /// <summary>Throws <see cref="ArgumentException"/> for settings that could deadlock or cannot work.</summary>
     public void Validate()
     {
-        // A frame of FrameBytesMax takes 4 + FrameBytesMax bytes; the pipe must be able to hold it whole.
-        Require(InputPauseBytes > 4L + Limits.FrameBytesMax, "InputPauseBytes must exceed one largest frame");
-        Require(InputResumeBytes > 0 && InputResumeBytes <= InputPauseBytes, "0 < InputResumeBytes <= InputPauseBytes");
+        Require(InputPauseBytes > 0 && InputResumeBytes > 0 && InputResumeBytes <= InputPauseBytes,
+            "0 < InputResumeBytes <= InputPauseBytes");
         Require(OutputPauseBytes > 0 && OutputResumeBytes > 0 && OutputResumeBytes <= OutputPauseBytes,
             "0 < OutputResumeBytes <= OutputPauseBytes");
         Require(BlockBytes >= 4096, "BlockBytes must be at least 4096");

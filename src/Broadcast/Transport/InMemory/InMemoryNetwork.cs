@@ -14,6 +14,7 @@ public sealed class InMemoryNetwork
     private readonly PipeOptions _wire;
     private int _nextName;
 
+    /// <summary>Creates an empty network.</summary>
     /// <param name="wireBufferBytes">Bytes in flight per direction before the sender blocks (the kernel buffer).</param>
     public InMemoryNetwork(int wireBufferBytes = 256 * 1024)
     {
