@@ -10,13 +10,14 @@ namespace AtomicBcast.Transport.InMemory;
 public sealed class InMemoryTransport : ITransport
 {
     private readonly InMemoryNetwork _network;
-    private readonly ConnectionPipeOptions _pipes;
+    private readonly PipeOptionsRing _pipes;
 
     public InMemoryTransport(InMemoryNetwork network, TransportOptions options)
     {
         _network = network;
         Options = options;
-        _pipes = ConnectionPipeOptions.Create(options, new BlockMemoryPool(options.BlockBytes, 4 * options.ConnectionsExpected));
+        _pipes = new PipeOptionsRing(ConnectionPipeOptions.Create(options,
+            new BlockMemoryPool(options.BlockBytes, 4 * options.ConnectionsExpected), PipeScheduler.ThreadPool));
     }
 
     public TransportOptions Options { get; }
@@ -42,5 +43,5 @@ public sealed class InMemoryTransport : ITransport
     }
 
     internal InMemoryConnection CreateConnection(PipeReader wireIn, PipeWriter wireOut, EndPoint remote) =>
-        new(wireIn, wireOut, Options, _pipes, remote);
+        new(wireIn, wireOut, Options, _pipes.Next(), remote);
 }

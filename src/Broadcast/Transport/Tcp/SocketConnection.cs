@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.ObjectPool;
 
 namespace AtomicBcast.Transport.Tcp;
@@ -31,16 +32,24 @@ internal sealed class SocketConnection : Connection
 
     protected override ValueTask SendAsync(ReadOnlySequence<byte> buffer)
     {
-        var sending = _sender.SendAsync(_socket, buffer);
-        if (sending.IsCompletedSuccessfully)
+        // Gathered sends of a few segments each, completing synchronously while the kernel buffer has room.
+        while (!buffer.IsEmpty)
         {
+            var sending = _sender.SendAsync(_socket, buffer, out long bytes);
+            buffer = buffer.Slice(bytes);
+            if (!sending.IsCompletedSuccessfully) return AwaitSendAsync(sending, buffer);
             _ = sending.Result;
-            return ValueTask.CompletedTask;
         }
-        return AwaitSend(sending);
+        return ValueTask.CompletedTask;
     }
 
-    private static async ValueTask AwaitSend(ValueTask<int> sending) => await sending.ConfigureAwait(false);
+    // Pooled: a send that has to wait (kernel buffer full) is common under load and must not allocate a box.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitSendAsync(ValueTask<int> sending, ReadOnlySequence<byte> rest)
+    {
+        await sending.ConfigureAwait(false);
+        if (!rest.IsEmpty) await SendAsync(rest).ConfigureAwait(false);
+    }
 
     protected override void ShutdownSend()
     {

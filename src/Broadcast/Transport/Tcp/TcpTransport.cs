@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.ObjectPool;
@@ -10,14 +11,14 @@ namespace AtomicBcast.Transport.Tcp;
 /// </summary>
 public sealed class TcpTransport : ITransport
 {
-    private readonly ConnectionPipeOptions _pipes;
+    private readonly PipeOptionsRing _pipes;
     private readonly ObjectPool<SocketSender> _senders;
 
     public TcpTransport(TransportOptions options)
     {
         Options = options;
         Pool = new BlockMemoryPool(options.BlockBytes, BlocksAtStart(options));
-        _pipes = ConnectionPipeOptions.Create(options, Pool);
+        _pipes = new PipeOptionsRing(ConnectionPipeOptions.Create(options, Pool, PipeScheduler.ThreadPool));
         _senders = new DefaultObjectPool<SocketSender>(new SenderPolicy(), options.ConnectionsExpected);
     }
 
@@ -50,7 +51,7 @@ public sealed class TcpTransport : ITransport
         return await Handshake.CompleteAsync(connection, Options, cancellationToken).ConfigureAwait(false);
     }
 
-    internal SocketConnection CreateConnection(Socket socket) => new(socket, Options, _pipes, _senders);
+    internal SocketConnection CreateConnection(Socket socket) => new(socket, Options, _pipes.Next(), _senders);
 
     // Steady state per connection: a block in the receive loop's hands, one being read, two in the output pipe.
     // Backlogged pipes grow the pool up to their pause thresholds; start-up does not pay for that worst case.
