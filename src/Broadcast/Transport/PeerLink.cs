@@ -7,6 +7,7 @@ namespace AtomicBcast.Transport;
 /// An outbound link to one peer that stays up: connect, hand the connection to the owner, and when it ends (or a
 /// connect fails) wait a backoff and connect again, until disposed. Failures are counted and their reasons kept,
 /// never thrown. Does not read or write the connection itself: that is the owner's <c>onConnected</c>.
+/// An exception from <c>onConnected</c> is a bug in the owner: it stops the link and <see cref="DisposeAsync"/> rethrows it.
 /// </summary>
 public sealed class PeerLink : IAsyncDisposable
 {

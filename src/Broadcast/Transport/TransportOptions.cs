@@ -20,6 +20,9 @@ public sealed record TransportOptions
 
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a TCP connect may take; the OS default (minutes of SYN retries) is far too long for a member.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Nothing received for this long closes the connection (<see cref="ShutdownKind.Idle"/>).
     /// <see cref="Timeout.InfiniteTimeSpan"/> disables it. Members heartbeat far more often.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -57,7 +60,7 @@ public sealed record TransportOptions
         Require(OutputPauseBytes > 0 && OutputResumeBytes > 0 && OutputResumeBytes <= OutputPauseBytes,
             "0 < OutputResumeBytes <= OutputPauseBytes");
         Require(BlockBytes >= 4096, "BlockBytes must be at least 4096");
-        Require(HelloTimeout > TimeSpan.Zero && CloseTimeout > TimeSpan.Zero, "timeouts must be positive");
+        Require(HelloTimeout > TimeSpan.Zero && CloseTimeout > TimeSpan.Zero && ConnectTimeout > TimeSpan.Zero, "timeouts must be positive");
         Require(IdleTimeout > TimeSpan.Zero || IdleTimeout == Timeout.InfiniteTimeSpan, "IdleTimeout must be positive or infinite");
         Require(Limits.ClusterIdBytesMax >= System.Text.Encoding.UTF8.GetByteCount(LocalHello.ClusterId), "cluster id too long");
     }

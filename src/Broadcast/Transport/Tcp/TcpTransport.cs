@@ -30,25 +30,38 @@ public sealed class TcpTransport : ITransport
 
     public async ValueTask<IConnection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken = default)
     {
+        var socket = await ConnectSocketAsync(remote, cancellationToken).ConfigureAwait(false);
+        SocketConnection.Configure(socket);
+        var connection = CreateConnection(socket);
+        connection.Start();
+        return await Handshake.CompleteAsync(connection, Options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Socket> ConnectSocketAsync(EndPoint remote, CancellationToken cancellationToken)
+    {
         var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var deadline = new CancellationTokenSource(Options.ConnectTimeout, Options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         try
         {
-            await socket.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+            await socket.ConnectAsync(remote, linked.Token).ConfigureAwait(false);
+            return socket;
         }
         catch (SocketException e)
         {
             socket.Dispose();
             throw new TransportException(new ShutdownReason(ShutdownKind.ConnectFailed, e.SocketErrorCode.ToString()), e);
         }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TransportException(new ShutdownReason(ShutdownKind.ConnectFailed, $"no answer within {Options.ConnectTimeout}"));
+        }
         catch
         {
             socket.Dispose();
             throw;
         }
-        SocketConnection.Configure(socket);
-        var connection = CreateConnection(socket);
-        connection.Start();
-        return await Handshake.CompleteAsync(connection, Options, cancellationToken).ConfigureAwait(false);
     }
 
     internal SocketConnection CreateConnection(Socket socket) => new(socket, Options, _pipes.Next(), _senders);
