@@ -273,6 +273,44 @@ public abstract class TransportSuite
         Assert.Equal(2, link.Connections);
     }
 
+    [Fact]
+    public async Task PeerLinkRefusesAPeerWithTheWrongNodeId()
+    {
+        var server = CreateTransport(Options(nodeId: 3));
+        await using var listener = await server.ListenAsync(AnyEndPoint);
+        int handed = 0;
+        var options = new PeerLinkOptions
+        {
+            Backoff = new BackoffPolicy(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20)),
+            Random = new Random(3),
+            ExpectedNodeId = 1,
+        };
+        await using (var link = new PeerLink(CreateTransport(Options(nodeId: 2)), listener.LocalEndPoint, (c, _) =>
+        {
+            Interlocked.Increment(ref handed);
+            return Task.CompletedTask;
+        }, options))
+        {
+            link.Start();
+            await WaitUntilAsync(() => link.Failures >= 2);
+            Assert.Equal(ShutdownKind.HelloRejected, link.LastFailure.Kind);
+            Assert.Contains("node 3", link.LastFailure.Detail);
+            Assert.Equal(0, link.Connections);
+        }
+        Assert.Equal(0, Volatile.Read(ref handed));
+    }
+
+    [Fact]
+    public async Task AnAbortRecordsItsReasonAndThePeerSeesAReset()
+    {
+        await using var pair = await ConnectPairAsync(Options(), Options());
+        var violation = ShutdownReason.ProtocolViolation(new WireException("bad frame"));
+        pair.Server.Abort(violation);
+        pair.Server.Abort(ShutdownReason.Idle); // later reasons do not overwrite the first
+        Assert.Equal(violation, await pair.Server.Closed.WaitAsync(Guard));
+        Assert.Equal(ShutdownKind.PeerReset, (await pair.Client.Closed.WaitAsync(Guard)).Kind);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var guard = new CancellationTokenSource(Guard);
