@@ -42,13 +42,3 @@ public readonly record struct ShutdownReason(ShutdownKind Kind, string? Detail =
 
     public override string ToString() => Detail is null ? Kind.ToString() : $"{Kind}: {Detail}";
 }
-
-/// <summary>
-/// Thrown only where there is no connection to carry the reason: a connect that failed or whose hello was refused.
-/// Once a connection exists, its end is a value on <see cref="IConnection.Closed"/>.
-/// </summary>
-public sealed class TransportException(ShutdownReason reason, Exception? inner = null)
-    : Exception(reason.ToString(), inner)
-{
-    public ShutdownReason Reason { get; } = reason;
-}

@@ -66,6 +66,3 @@ internal sealed class InMemoryConnection(PipeReader wireIn, PipeWriter wireOut, 
         _ => new ShutdownReason(ShutdownKind.TransportError, error.Message),
     };
 }
-
-/// <summary>The in-memory stand-in for ECONNRESET / EPIPE.</summary>
-internal sealed class ConnectionResetException(string message) : IOException(message);
