@@ -37,9 +37,10 @@ internal static class TestFrames
     }
 
     /// <summary>Reads exactly <paramref name="count"/> frames and checks every body byte; returns the frames' total bytes.</summary>
-    public static async Task<long> ReadManyAsync(PipeReader reader, int count, Func<int, int> bodyBytes)
+    public static async Task<long> ReadManyAsync(PipeReader reader, int count, Func<int, int> bodyBytes, int firstSeq = 0)
     {
-        int seq = 0;
+        int seq = firstSeq;
+        count += firstSeq;
         long total = 0;
         while (seq < count)
         {

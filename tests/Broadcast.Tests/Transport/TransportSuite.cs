@@ -186,6 +186,28 @@ public abstract class TransportSuite
     }
 
     [Fact]
+    public async Task BytesRightBehindTheHelloReachTheApplication()
+    {
+        var server = CreateTransport(Options(nodeId: 1));
+        await using var listener = await server.ListenAsync(AnyEndPoint);
+        await using var peer = await ConnectRawAsync(CreateTransport(Options(nodeId: 9)), listener.LocalEndPoint);
+        // Hello and a first frame in one write, so they (usually) arrive in one read: the handshake must leave the frame.
+        var bytes = new ArrayBufferWriter<byte>();
+        HelloCodec.Write(bytes, new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Publisher, 9, "test"));
+        var frame = new System.IO.Pipelines.Pipe();
+        TestFrames.Write(frame.Writer, seq: 5, bodyBytes: 300);
+        await frame.Writer.FlushAsync();
+        var framed = await frame.Reader.ReadAsync();
+        bytes.Write(framed.Buffer.ToArray());
+        await peer.SendAsync(bytes.WrittenSpan.ToArray());
+
+        await using var accepted = await listener.AcceptAsync().AsTask().WaitAsync(Guard);
+        Assert.Equal(PeerKind.Publisher, accepted.RemoteHello.Kind);
+        var read = await TestFrames.ReadManyAsync(accepted.Input, 1, _ => 300, firstSeq: 5).WaitAsync(Guard);
+        Assert.Equal(Limits.FrameHeaderBytes + 300, read);
+    }
+
+    [Fact]
     public async Task OrderlyCloseDeliversEverythingThenEndsBothSides()
     {
         await using var pair = await ConnectPairAsync(Options(), Options());
