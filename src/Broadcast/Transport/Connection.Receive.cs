@@ -30,6 +30,8 @@ internal abstract partial class Connection
         var writer = _input.Writer;
         while (true)
         {
+            // Kestrel's zero-byte read: an idle connection holds no block, only one waiting for data does.
+            if (Options.WaitForDataBeforeAllocatingBuffer) await WaitForDataAsync().ConfigureAwait(false);
             var memory = writer.GetMemory(ReceiveBytesMin);
             int received = await ReceiveAsync(memory).ConfigureAwait(false);
             if (received == 0) return ShutdownReason.PeerClosed;

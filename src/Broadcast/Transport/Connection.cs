@@ -53,6 +53,9 @@ internal abstract partial class Connection : IConnection
     /// <summary>Reads up to <paramref name="buffer"/>.Length bytes; 0 means the peer closed in order (FIN).</summary>
     protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
 
+    /// <summary>Completes when bytes (or the end) are ready to receive, without taking them.</summary>
+    protected abstract ValueTask WaitForDataAsync();
+
     /// <summary>Sends all of <paramref name="buffer"/> (one gathered send where the link allows it).</summary>
     protected abstract ValueTask SendAsync(ReadOnlySequence<byte> buffer);
 

@@ -41,6 +41,10 @@ public sealed record TransportOptions
     /// <summary>Size of one pooled buffer block; one receive reads at most one block.</summary>
     public int BlockBytes { get; init; } = 64 * 1024;
 
+    /// <summary>Wait for readable data before taking a block for a receive, so idle connections hold no buffer
+    /// (costs one zero-byte receive per wakeup).</summary>
+    public bool WaitForDataBeforeAllocatingBuffer { get; init; } = true;
+
     /// <summary>Connections the pools are sized for at start-up (they grow beyond it, they do not fail).</summary>
     public int ConnectionsExpected { get; init; } = 16;
 

@@ -29,6 +29,14 @@ internal sealed class InMemoryConnection(PipeReader wireIn, PipeWriter wireOut, 
         return count;
     }
 
+    protected override async ValueTask WaitForDataAsync()
+    {
+        var result = await wireIn.ReadAsync().ConfigureAwait(false);
+        // Examine nothing, so the receive that follows gets these bytes at once.
+        wireIn.AdvanceTo(result.Buffer.Start);
+        if (result.IsCanceled) throw new OperationCanceledException("aborted");
+    }
+
     protected override async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
     {
         foreach (var segment in buffer) wireOut.Write(segment.Span);

@@ -30,6 +30,20 @@ internal sealed class SocketConnection : Connection
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) =>
         _socket.ReceiveAsync(buffer, SocketFlags.None);
 
+    protected override ValueTask WaitForDataAsync()
+    {
+        var waiting = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        if (waiting.IsCompletedSuccessfully)
+        {
+            _ = waiting.Result;
+            return ValueTask.CompletedTask;
+        }
+        return AwaitDataAsync(waiting);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitDataAsync(ValueTask<int> waiting) => await waiting.ConfigureAwait(false);
+
     protected override ValueTask SendAsync(ReadOnlySequence<byte> buffer)
     {
         // Gathered sends of a few segments each, completing synchronously while the kernel buffer has room.
