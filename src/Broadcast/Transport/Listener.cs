@@ -1,0 +1,84 @@
+using System.Net;
+using System.Threading.Channels;
+
+namespace AtomicBcast.Transport;
+
+/// <summary>
+/// What every listener shares: accepted connections exchange hellos in the background and only the ones that
+/// succeed are queued for <see cref="AcceptAsync"/>; a failure is logged and reported, never surfaced as a connection.
+/// </summary>
+internal abstract class Listener : IListener
+{
+    private readonly Channel<IConnection> _accepted;
+    private readonly TransportOptions _options;
+    private int _disposed;
+
+    protected Listener(TransportOptions options)
+    {
+        _options = options;
+        _accepted = Channel.CreateBounded<IConnection>(new BoundedChannelOptions(options.AcceptBacklog)
+        {
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public abstract EndPoint LocalEndPoint { get; }
+
+    public async ValueTask<IConnection> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(GetType().Name);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await StopAcceptingAsync().ConfigureAwait(false);
+        _accepted.Writer.TryComplete();
+        // Connections that were accepted but never taken have no owner: drop them.
+        while (_accepted.Reader.TryRead(out var orphan)) await orphan.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the accept loop (or unregisters); already-taken connections live on.</summary>
+    protected abstract ValueTask StopAcceptingAsync();
+
+    protected void Admit(Connection connection)
+    {
+        connection.Start();
+        _ = HandshakeThenQueueAsync(connection);
+    }
+
+    private async Task HandshakeThenQueueAsync(Connection connection)
+    {
+        var failure = await connection.HandshakeAsync(CancellationToken.None).ConfigureAwait(false);
+        if (failure is { } reason)
+        {
+            ReportHandshakeFailure(_options, connection.RemoteEndPoint, reason);
+            return;
+        }
+        bool queued;
+        try
+        {
+            await _accepted.Writer.WriteAsync(connection).ConfigureAwait(false);
+            queued = true;
+        }
+        catch (ChannelClosedException)
+        {
+            queued = false;
+        }
+        if (!queued) await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    internal static void ReportHandshakeFailure(TransportOptions options, EndPoint? remote, ShutdownReason reason)
+    {
+        TransportLog.HandshakeFailed(options.Logger, remote?.ToString() ?? "?", reason);
+        options.HandshakeFailed?.Invoke(remote, reason);
+    }
+}

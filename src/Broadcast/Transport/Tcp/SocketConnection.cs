@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.ObjectPool;
+
+namespace AtomicBcast.Transport.Tcp;
+
+/// <summary>A connected socket pumped into the pipe pair of <see cref="Connection"/>.</summary>
+internal sealed class SocketConnection : Connection
+{
+    private readonly Socket _socket;
+    private readonly ObjectPool<SocketSender> _senders;
+    private readonly SocketSender _sender;
+
+    public SocketConnection(Socket socket, TransportOptions options, ConnectionPipeOptions pipes, ObjectPool<SocketSender> senders)
+        : base(options, pipes, socket.RemoteEndPoint)
+    {
+        _socket = socket;
+        _senders = senders;
+        _sender = senders.Get();
+    }
+
+    /// <summary>Settings every socket gets, accepted or connected.</summary>
+    public static void Configure(Socket socket)
+    {
+        // Frames are coalesced by the send loop; Nagle would only add latency on top.
+        socket.NoDelay = true;
+    }
+
+    protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) =>
+        _socket.ReceiveAsync(buffer, SocketFlags.None);
+
+    protected override ValueTask WaitForDataAsync()
+    {
+        var waiting = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        if (waiting.IsCompletedSuccessfully)
+        {
+            _ = waiting.Result;
+            return ValueTask.CompletedTask;
+        }
+        return AwaitDataAsync(waiting);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitDataAsync(ValueTask<int> waiting) => await waiting.ConfigureAwait(false);
+
+    protected override ValueTask SendAsync(ReadOnlySequence<byte> buffer)
+    {
+        // Gathered sends of a few segments each, completing synchronously while the kernel buffer has room.
+        while (!buffer.IsEmpty)
+        {
+            var sending = _sender.SendAsync(_socket, buffer, out long bytes);
+            buffer = buffer.Slice(bytes);
+            if (!sending.IsCompletedSuccessfully) return AwaitSendAsync(sending, buffer);
+            _ = sending.Result;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    // Pooled: a send that has to wait (kernel buffer full) is common under load and must not allocate a box.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitSendAsync(ValueTask<int> sending, ReadOnlySequence<byte> rest)
+    {
+        await sending.ConfigureAwait(false);
+        if (!rest.IsEmpty) await SendAsync(rest).ConfigureAwait(false);
+    }
+
+    protected override void ShutdownSend()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer: the receive loop reports that.
+        }
+    }
+
+    protected override void AbortLink()
+    {
+        try
+        {
+            // Linger 0 turns the close into a RST: the peer learns at once that unsent bytes are lost.
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        _socket.Dispose();
+    }
+
+    protected override void DisposeLink()
+    {
+        _socket.Dispose();
+        _sender.Clear();
+        _senders.Return(_sender);
+    }
+
+    protected override ShutdownReason Classify(Exception error) => error switch
+    {
+        SocketException e when SocketErrors.IsConnectionReset(e.SocketErrorCode) => ShutdownReason.PeerReset,
+        SocketException e when SocketErrors.IsLocalAbort(e.SocketErrorCode) => ShutdownReason.LocalAbort,
+        ObjectDisposedException => ShutdownReason.LocalAbort,
+        SocketException e => new ShutdownReason(ShutdownKind.TransportError, e.SocketErrorCode.ToString()),
+        _ => new ShutdownReason(ShutdownKind.TransportError, error.Message),
+    };
+}

@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace AtomicBcast.Transport.Tcp;
+
+/// <summary>A listening socket with one accept loop; each accepted socket becomes a <see cref="SocketConnection"/>.</summary>
+internal sealed class SocketListener : Listener
+{
+    private readonly Socket _socket;
+    private readonly TcpTransport _transport;
+    private Task _acceptLoop = Task.CompletedTask;
+
+    private SocketListener(Socket socket, TcpTransport transport) : base(transport.Options)
+    {
+        _socket = socket;
+        _transport = transport;
+    }
+
+    public override EndPoint LocalEndPoint => _socket.LocalEndPoint!;
+
+    public static SocketListener Start(EndPoint endPoint, TcpTransport transport)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            // A restarted listener must be able to take its port back while old connections sit in TIME_WAIT.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endPoint);
+            socket.Listen(transport.Options.AcceptBacklog);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var listener = new SocketListener(socket, transport);
+        listener._acceptLoop = listener.AcceptLoopAsync();
+        return listener;
+    }
+
+    protected override async ValueTask StopAcceptingAsync()
+    {
+        _socket.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _socket.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException
+                || (e is SocketException s && SocketErrors.IsLocalAbort(s.SocketErrorCode)))
+            {
+                return; // disposed
+            }
+            catch (SocketException e)
+            {
+                // A connection reset while still in the backlog, or out of descriptors: not fatal to the listener.
+                TransportLog.AcceptFailed(_transport.Options.Logger, _socket.LocalEndPoint?.ToString() ?? "?", e.SocketErrorCode.ToString());
+                continue;
+            }
+            SocketConnection.Configure(accepted);
+            Admit(_transport.CreateConnection(accepted));
+        }
+    }
+}
