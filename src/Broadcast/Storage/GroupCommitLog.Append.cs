@@ -129,7 +129,9 @@ public sealed partial class GroupCommitLog
     private bool TryMakeRoom(int padded)
     {
         var buffer = _current;
-        bool roll = OffsetOf(_tail) + padded > _segmentBytes;
+        long offset = OffsetOf(_tail);
+        // offset 0: the last record ended exactly at the end of its segment.
+        bool roll = offset == 0 || offset + padded > _segmentBytes;
         bool full = buffer.Count > 0 && buffer.Count + padded > _flushBytesMax;
         if ((roll || full) && buffer.Count > 0)
         {
@@ -141,7 +143,8 @@ public sealed partial class GroupCommitLog
         }
         if (roll)
         {
-            _tail = (ulong)(SegmentIndexOf(_tail) + 1) * (ulong)_segmentBytes + LogFormat.HeaderBytes;
+            long next = offset == 0 ? SegmentIndexOf(_tail) : SegmentIndexOf(_tail) + 1;
+            _tail = (ulong)next * (ulong)_segmentBytes + LogFormat.HeaderBytes;
             _current.MoveTo(_tail, _segmentBytes);
             _segments.Add(new Segment(SegmentIndexOf(_tail)));
         }

@@ -21,6 +21,7 @@ internal sealed class SegmentWindow(ILogFile file, long limit)
     public ReadOnlySpan<byte> Get(long position, int count)
     {
         count = (int)Math.Min(count, Math.Max(0, Limit - position));
+        if (count == 0) return [];
         if (position >= _start && position + count <= _start + _count)
             return _buffer.AsSpan((int)(position - _start), count);
         if (count > _buffer.Length) _buffer = new byte[Math.Max(count, _buffer.Length * 2)];

@@ -43,6 +43,30 @@ public sealed class SimulatedLogDevice : ILogDevice
     /// <summary>Number of successful data syncs, for tests that count flushes.</summary>
     public long SyncCount { get; private set; }
 
+    /// <summary>The image captured by <see cref="CrashAtSync"/>, once that sync was reached.</summary>
+    public SimulatedLogDevice? CrashImage { get; private set; }
+
+    private long _crashAtSync = -1;
+    private Random? _crashRandom;
+    private double _crashKeep;
+    private Action? _onCrash;
+
+    /// <summary>
+    /// When data sync number <paramref name="syncNumber"/> (1-based, counting successful ones) starts, captures
+    /// <see cref="Crash"/> into <see cref="CrashImage"/> before it syncs anything, and calls
+    /// <paramref name="onCrash"/> under the device lock: a power cut at a moment that always has a write in flight.
+    /// </summary>
+    public void CrashAtSync(long syncNumber, Random random, double keepUnsyncedProbability, Action? onCrash = null)
+    {
+        lock (_gate)
+        {
+            _crashAtSync = syncNumber;
+            _crashRandom = random;
+            _crashKeep = keepUnsyncedProbability;
+            _onCrash = onCrash;
+        }
+    }
+
     /// <summary>The next <paramref name="count"/> writes fail with <paramref name="errno"/> and write nothing.</summary>
     public void FailNextWrites(int count, int errno = EIO)
     {
@@ -186,6 +210,11 @@ public sealed class SimulatedLogDevice : ILogDevice
             lock (device._gate)
             {
                 if (device.TakeSyncError(out int errno)) throw device.Errno(errno, "fdatasync", file.Name);
+                if (device.SyncCount + 1 == device._crashAtSync)
+                {
+                    device.CrashImage = device.Crash(device._crashRandom!, device._crashKeep);
+                    device._onCrash?.Invoke();
+                }
                 file.Sync();
                 device.SyncCount++;
             }
