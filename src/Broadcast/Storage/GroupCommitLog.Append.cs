@@ -89,12 +89,20 @@ public sealed partial class GroupCommitLog
         }
     }
 
+    /// <summary>
+    /// Reserves the record's place under the lock (address, buffer space, in-memory state), then fills and seals it
+    /// outside the lock, so appenders contend only for the reservation. The flusher waits for a sealed buffer's
+    /// writers to finish before it writes it.
+    /// </summary>
     private bool TryAppend(RecordType type, ulong first, ulong second, ReadOnlySpan<byte> payload, out LogAddress address)
     {
         int length = (type == RecordType.Promise ? LogFormat.PromiseLength : LogFormat.AcceptFixedLength) + payload.Length;
         if (payload.Length > _recordBytesLimit - LogFormat.AcceptFixedLength) ThrowRecordTooLarge(length);
         int padded = LogFormat.Align(length);
-        long now = _time.GetTimestamp();
+        long now = _options.Policy.DelayMax > TimeSpan.Zero ? _time.GetTimestamp() : 0;
+        WriteBuffer buffer;
+        Span<byte> record;
+        uint flushStart;
         lock (_gate)
         {
             if (_failure is not null) throw _failure;
@@ -104,21 +112,24 @@ public sealed partial class GroupCommitLog
                 address = default;
                 return false;
             }
-            var buffer = _current;
+            buffer = _current;
             bool wasEmpty = buffer.Count == 0;
-            var record = buffer.Reserve(padded, now);
-            LogFormat.WriteRecordHeader(record, length, type, (uint)buffer.StartOffset);
-            BinaryPrimitives.WriteUInt64LittleEndian(record[LogFormat.RecordHeaderBytes..], first);
-            if (type != RecordType.Promise) BinaryPrimitives.WriteUInt64LittleEndian(record[(LogFormat.RecordHeaderBytes + 8)..], second);
-            payload.CopyTo(record[(length - payload.Length)..]);
-            record[length..].Clear();
-            LogFormat.Seal(record, length, _tail);
+            record = buffer.Reserve(padded, now);
+            buffer.BeginWrite();
+            flushStart = (uint)buffer.StartOffset;
             address = new LogAddress(_tail);
             _tail += (ulong)padded;
             Apply(type, first, second, address.Value, _segments[^1]);
             if (wasEmpty || buffer.Count >= _flushBytesMax) _work.Set();
-            return true;
         }
+        LogFormat.WriteRecordHeader(record, length, type, flushStart);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[LogFormat.RecordHeaderBytes..], first);
+        if (type != RecordType.Promise) BinaryPrimitives.WriteUInt64LittleEndian(record[(LogFormat.RecordHeaderBytes + 8)..], second);
+        payload.CopyTo(record[(length - payload.Length)..]);
+        record[length..].Clear();
+        LogFormat.Seal(record, length, address.Value);
+        buffer.EndWrite();
+        return true;
     }
 
     /// <summary>

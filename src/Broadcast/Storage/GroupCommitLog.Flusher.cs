@@ -64,6 +64,7 @@ public sealed partial class GroupCommitLog
     /// <summary>Writes and syncs one buffer, then completes its waiters. False when the log failed.</summary>
     private bool Flush(WriteBuffer buffer)
     {
+        buffer.WaitForWriters();
         try
         {
             var file = ActiveFile(buffer.SegmentIndex);

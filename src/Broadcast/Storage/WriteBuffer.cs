@@ -10,6 +10,7 @@ namespace AtomicBcast.Storage;
 internal sealed class WriteBuffer
 {
     private readonly byte[] _bytes;
+    private int _writers;
 
     public WriteBuffer(int capacity)
     {
@@ -45,6 +46,22 @@ internal sealed class WriteBuffer
         StartAddress = start;
         SegmentIndex = (long)(start / (ulong)segmentBytes);
         StartOffset = (int)(start % (ulong)segmentBytes);
+    }
+
+    /// <summary>An appender starts filling its reserved bytes (called under the log's lock).</summary>
+    public void BeginWrite() => Interlocked.Increment(ref _writers);
+
+    /// <summary>An appender finished filling and sealing its record (called outside the lock).</summary>
+    public void EndWrite() => Interlocked.Decrement(ref _writers);
+
+    /// <summary>
+    /// Waits until every appender that reserved bytes here has filled them. Only for a buffer that is no longer
+    /// current: then no appender can join, and the ones inside are copying, so the wait is short.
+    /// </summary>
+    public void WaitForWriters()
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _writers) != 0) spin.SpinOnce();
     }
 
     /// <summary>Reserves <paramref name="paddedLength"/> bytes (zeroed padding included) at the end.</summary>

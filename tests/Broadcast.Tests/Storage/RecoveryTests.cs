@@ -96,8 +96,13 @@ public class RecoveryTests
         using (var log = LogTestKit.Open(device))
         {
             await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), payload);
+            // Park the flusher in a sync so records 1 and 2 wait in the same buffer: one flush.
+            device.HoldSyncs();
+            Assert.True(log.TryAppendPromise(LogTestKit.BallotOf(1), out _));
+            Assert.True(device.WaitUntilSyncHeld(TimeSpan.FromMinutes(1)));
             Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), payload, out var torn));
             Assert.True(log.TryAppendAccept(2, LogTestKit.BallotOf(1), payload, out var remnant));
+            device.ReleaseSyncs();
             await log.WaitForDurableAsync(remnant);
             device.FlipBit(LogTestKit.LastSegment(device), (long)(torn.Value % LogTestKit.SegmentBytes) + 40, 0);
         }

@@ -46,6 +46,21 @@ public sealed class SimulatedLogDevice : ILogDevice
     /// <summary>The image captured by <see cref="CrashAtSync"/>, once that sync was reached.</summary>
     public SimulatedLogDevice? CrashImage { get; private set; }
 
+    private readonly ManualResetEventSlim _syncsAllowed = new(true);
+    private readonly ManualResetEventSlim _syncHeld = new(false);
+
+    /// <summary>From now on every data sync blocks (before syncing) until <see cref="ReleaseSyncs"/>.</summary>
+    public void HoldSyncs()
+    {
+        _syncHeld.Reset();
+        _syncsAllowed.Reset();
+    }
+
+    public void ReleaseSyncs() => _syncsAllowed.Set();
+
+    /// <summary>Waits until a sync is blocked by <see cref="HoldSyncs"/>: the flusher is parked with its write done.</summary>
+    public bool WaitUntilSyncHeld(TimeSpan timeout) => _syncHeld.Wait(timeout);
+
     private long _crashAtSync = -1;
     private Random? _crashRandom;
     private double _crashKeep;
@@ -207,6 +222,11 @@ public sealed class SimulatedLogDevice : ILogDevice
 
         private void Sync()
         {
+            if (!device._syncsAllowed.IsSet)
+            {
+                device._syncHeld.Set();
+                device._syncsAllowed.Wait();
+            }
             lock (device._gate)
             {
                 if (device.TakeSyncError(out int errno)) throw device.Errno(errno, "fdatasync", file.Name);
