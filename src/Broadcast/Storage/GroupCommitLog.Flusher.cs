@@ -105,7 +105,7 @@ public sealed partial class GroupCommitLog
     private void CreateSegmentFile(Segment segment)
     {
         string temporary = segment.FileName + ".tmp";
-        if (_device.ListFiles().Contains(temporary)) _device.Delete(temporary);
+        _device.Delete(temporary); // a leftover of a creation that crashed; deleting a missing file does nothing
         long createdMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var file = _device.Create(temporary, _segmentBytes);
         try

@@ -11,7 +11,7 @@ internal static class LogTestKit
     public const string Cluster = "test-cluster";
 
     public static GroupCommitLog Open(ILogDevice device, long segmentBytes = SegmentBytes, int flushBytesMax = 16 << 10,
-        DurabilityMode durability = DurabilityMode.Sync) =>
+        DurabilityMode durability = DurabilityMode.Sync, int indexCapacity = 1024) =>
         GroupCommitLog.Open(new GroupCommitLogOptions
         {
             Device = device,
@@ -20,7 +20,7 @@ internal static class LogTestKit
             SegmentBytes = segmentBytes,
             Policy = CommitPolicy.BytesOrDelay(flushBytesMax, TimeSpan.Zero),
             Durability = durability,
-            IndexCapacity = 1024,
+            IndexCapacity = indexCapacity,
         });
 
     /// <summary>The batch bytes stored for an instance: length and content follow from the seed and instance.</summary>
