@@ -16,6 +16,11 @@ public sealed partial class GroupCommitLog
     /// tail only if it is in the last segment and no valid record after it began its flush above p; a valid
     /// record that did means p had been synced, and losing it is corruption. Preallocated space reads as zeros,
     /// which are never a record.
+    ///
+    /// Limits: damage inside the last flush (no later flush to testify that it had been synced) looks exactly like
+    /// a torn write and is cut; losing the newest segment file entirely cannot be seen. Both need the peers.
+    /// In <see cref="DurabilityMode.UnsafeNoSync"/> several flushes can be unsynced at a power cut, so a
+    /// later one may survive an earlier one and open reports corruption.
     /// </summary>
     private void Recover()
     {
