@@ -26,7 +26,7 @@ internal static class LogTestKit
     /// <summary>The batch bytes stored for an instance: length and content follow from the seed and instance.</summary>
     public static byte[] Payload(int seed, ulong instance, int lengthMax = 300)
     {
-        var random = new Random(HashCode.Combine(seed, instance));
+        var random = new Random(unchecked(seed * 1_000_003 + (int)instance)); // not HashCode: it is seeded per process
         var bytes = new byte[random.Next(1, lengthMax)];
         random.NextBytes(bytes);
         return bytes;

@@ -181,7 +181,12 @@ public class RecoveryTests
         Assert.True(LogTestKit.Segments(device).Length >= 3);
 
         var lastSegmentStart = (addresses[^1].Value / LogTestKit.SegmentBytes) * LogTestKit.SegmentBytes;
-        foreach (var victim in new[] { addresses[100], addresses.First(a => a.Value > lastSegmentStart + 2000) })
+        // Victims whose record is longer than the flipped byte's position (payload 16 bytes or more).
+        bool Long(int index) => LogTestKit.Payload(5, (ulong)index).Length >= 16;
+        int inFirst = Enumerable.Range(100, 800).First(Long);
+        int inLast = Enumerable.Range(0, 900).First(i => addresses[i].Value > lastSegmentStart + 2000 && Long(i));
+        Assert.True(inLast < 899, "the victim must not be in the last flush");
+        foreach (var victim in new[] { addresses[inFirst], addresses[inLast] })
         {
             var copy = LogTestKit.Copy(device);
             string file = LogFormatName(victim);
