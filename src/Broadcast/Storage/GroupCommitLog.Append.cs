@@ -84,7 +84,7 @@ public sealed partial class GroupCommitLog
             if (_failure is not null) return ValueTask.FromException(_failure);
             if (_disposing) ThrowDisposed();
             if (_free.Count > 0) return ValueTask.CompletedTask;
-            var oldest = _flushing ?? (_sealed.Count > 0 ? _sealed.Peek() : null);
+            var oldest = _inFlightCount > 0 ? _inFlight[0] : _sealed.Count > 0 ? _sealed.Peek() : null;
             return oldest is null ? ValueTask.CompletedTask : oldest.Completion.Wait();
         }
     }
@@ -102,7 +102,7 @@ public sealed partial class GroupCommitLog
         long now = _options.Policy.DelayMax > TimeSpan.Zero ? _time.GetTimestamp() : 0;
         WriteBuffer buffer;
         Span<byte> record;
-        uint flushStart;
+        uint durableBefore;
         lock (_gate)
         {
             if (_failure is not null) throw _failure;
@@ -116,13 +116,13 @@ public sealed partial class GroupCommitLog
             bool wasEmpty = buffer.Count == 0;
             record = buffer.Reserve(padded, now);
             buffer.BeginWrite();
-            flushStart = (uint)buffer.StartOffset;
             address = new LogAddress(_tail);
+            durableBefore = DurableOffsetBefore(address.Value);
             _tail += (ulong)padded;
             Apply(type, first, second, address.Value, _segments[^1]);
             if (wasEmpty || buffer.Count >= _flushBytesMax) _work.Set();
         }
-        LogFormat.WriteRecordHeader(record, length, type, flushStart);
+        LogFormat.WriteRecordHeader(record, length, type, durableBefore);
         BinaryPrimitives.WriteUInt64LittleEndian(record[LogFormat.RecordHeaderBytes..], first);
         if (type != RecordType.Promise) BinaryPrimitives.WriteUInt64LittleEndian(record[(LogFormat.RecordHeaderBytes + 8)..], second);
         payload.CopyTo(record[(length - payload.Length)..]);
@@ -189,10 +189,23 @@ public sealed partial class GroupCommitLog
         }
     }
 
+    /// <summary>
+    /// The offset in <paramref name="address"/>'s segment below which everything is durable now, so certainly
+    /// before this record reaches the disk (its flush starts at or after it). Recovery relies on it being no
+    /// higher than that: a bad spot below it was synced, so it is corruption, not a torn write.
+    /// </summary>
+    private uint DurableOffsetBefore(ulong address)
+    {
+        ulong durable = _durableUntil;
+        if (SegmentIndexOf(durable) != SegmentIndexOf(address)) return LogFormat.HeaderBytes;
+        return (uint)Math.Max(OffsetOf(durable), LogFormat.HeaderBytes);
+    }
+
     /// <summary>The buffer (sealed, flushing or current) that holds a record that is not durable yet.</summary>
     private WriteBuffer BufferHolding(ulong address)
     {
-        if (_flushing is not null && _flushing.Contains(address)) return _flushing;
+        for (int i = 0; i < _inFlightCount; i++)
+            if (_inFlight[i].Contains(address)) return _inFlight[i];
         foreach (var buffer in _sealed)
             if (buffer.Contains(address)) return buffer;
         System.Diagnostics.Debug.Assert(_current.Contains(address));

@@ -5,18 +5,19 @@ namespace AtomicBcast.Storage;
 public sealed partial class GroupCommitLog
 {
     /// <summary>
-    /// The one flusher: take the next buffer, one pwrite, one fdatasync, publish <see cref="DurableUntil"/>,
-    /// complete the buffer's waiters together. Runs on its own thread because fdatasync blocks. On dispose it
-    /// drains what was appended; after a failure it stops.
+    /// The one flusher: take everything appended since the last flush (every sealed buffer of the segment, and the
+    /// current one), write it (one pwrite per buffer, into the page cache), one fdatasync, publish
+    /// <see cref="DurableUntil"/>, complete the waiters of each buffer with that buffer's one completion. Runs on its
+    /// own thread because fdatasync blocks. On dispose it drains what was appended; after a failure it stops.
     /// </summary>
     private void FlusherLoop()
     {
         while (true)
         {
-            var buffer = TakeNextBuffer(out bool stop, out TimeSpan wait);
-            if (buffer is not null)
+            int count = TakeNextFlush(out bool stop, out TimeSpan wait);
+            if (count > 0)
             {
-                if (!Flush(buffer)) return;
+                if (!Flush(count)) return;
                 continue;
             }
             if (stop) return;
@@ -26,49 +27,64 @@ public sealed partial class GroupCommitLog
     }
 
     /// <summary>
-    /// The next buffer to flush: a sealed one, else the current one when the policy says so. Null with
-    /// <paramref name="wait"/> = how long to sleep, or <paramref name="stop"/> when disposing and drained.
+    /// Moves the next flush into <see cref="_inFlight"/>: the sealed buffers of the oldest sealed buffer's segment,
+    /// then the current buffer if it belongs to the same segment and either something was sealed or the policy
+    /// says go. Returns how many buffers; 0 with <paramref name="wait"/> = how long to sleep, or
+    /// <paramref name="stop"/> when disposing and drained (or failed).
     /// </summary>
-    private WriteBuffer? TakeNextBuffer(out bool stop, out TimeSpan wait)
+    private int TakeNextFlush(out bool stop, out TimeSpan wait)
     {
         lock (_gate)
         {
             stop = _failure is not null;
             wait = Timeout.InfiniteTimeSpan;
-            if (stop) return null;
-            if (_sealed.Count > 0) return _flushing = _sealed.Dequeue();
+            if (stop) return 0;
+            while (_sealed.Count > 0 && (_inFlightCount == 0 || _sealed.Peek().SegmentIndex == _inFlight[0].SegmentIndex))
+                _inFlight[_inFlightCount++] = _sealed.Dequeue();
             var current = _current;
-            if (current.Count == 0)
+            bool sameSegment = _inFlightCount == 0 || current.SegmentIndex == _inFlight[0].SegmentIndex;
+            // The current buffer needs a free one to replace it (with every buffer sealed, it waits for the next flush).
+            if (current.Count > 0 && sameSegment && _sealed.Count == 0 && _free.Count > 0
+                && (_inFlightCount > 0 || PolicySaysFlush(current, out wait)))
             {
-                stop = _disposing;
-                _work.Reset();
-                return null;
-            }
-            var waited = _time.GetElapsedTime(current.FirstAppendTimestamp);
-            var delay = _options.Policy.DelayMax;
-            if (_disposing || current.Count >= _flushBytesMax || waited >= delay)
-            {
-                // Not flushing and nothing sealed: every other buffer is free.
-                System.Diagnostics.Debug.Assert(_free.Count > 0);
-                _flushing = current;
+                _inFlight[_inFlightCount++] = current;
                 _current = _free.Pop();
                 _current.Reset(_tail, _segmentBytes);
-                return current;
             }
-            _work.Reset();
-            wait = delay - waited;
-            return null;
+            if (_inFlightCount == 0)
+            {
+                stop = _disposing && current.Count == 0;
+                _work.Reset();
+            }
+            return _inFlightCount;
         }
     }
 
-    /// <summary>Writes and syncs one buffer, then completes its waiters. False when the log failed.</summary>
-    private bool Flush(WriteBuffer buffer)
+    private bool PolicySaysFlush(WriteBuffer current, out TimeSpan wait)
     {
-        buffer.WaitForWriters();
+        wait = Timeout.InfiniteTimeSpan;
+        var delay = _options.Policy.DelayMax;
+        if (_disposing || current.Count >= _flushBytesMax || delay == TimeSpan.Zero) return true;
+        var waited = _time.GetElapsedTime(current.FirstAppendTimestamp);
+        if (waited >= delay) return true;
+        wait = delay - waited;
+        return false;
+    }
+
+    /// <summary>Writes and syncs the buffers in flight, then completes their waiters. False when the log failed.</summary>
+    private bool Flush(int count)
+    {
+        var first = _inFlight[0];
+        var last = _inFlight[count - 1];
         try
         {
-            var file = ActiveFile(buffer.SegmentIndex);
-            file.Write(buffer.StartOffset, buffer.Bytes);
+            var file = ActiveFile(first.SegmentIndex);
+            for (int i = 0; i < count; i++)
+            {
+                var buffer = _inFlight[i];
+                buffer.WaitForWriters();
+                file.Write(buffer.StartOffset, buffer.Bytes);
+            }
             if (_options.Durability == DurabilityMode.Sync) file.SyncData();
         }
         catch (Exception e)
@@ -76,14 +92,18 @@ public sealed partial class GroupCommitLog
             Fail(e);
             return false;
         }
-        Volatile.Write(ref _durableUntil, buffer.EndAddress);
+        Volatile.Write(ref _durableUntil, last.EndAddress);
         Interlocked.Increment(ref _flushCount);
-        Interlocked.Add(ref _flushedBytes, buffer.Count);
+        Interlocked.Add(ref _flushedBytes, (long)(last.EndAddress - first.StartAddress));
         lock (_gate)
         {
-            _flushing = null;
-            buffer.Completion.Complete(null);
-            _free.Push(buffer);
+            for (int i = 0; i < count; i++)
+            {
+                _inFlight[i].Completion.Complete(null);
+                _free.Push(_inFlight[i]);
+                _inFlight[i] = null!;
+            }
+            _inFlightCount = 0;
         }
         return true;
     }
@@ -138,7 +158,7 @@ public sealed partial class GroupCommitLog
         lock (_gate)
         {
             _failure ??= failure;
-            _flushing?.Completion.Complete(_failure);
+            for (int i = 0; i < _inFlightCount; i++) _inFlight[i].Completion.Complete(_failure);
             foreach (var buffer in _sealed) buffer.Completion.Complete(_failure);
             _current.Completion.Complete(_failure);
         }

@@ -12,9 +12,9 @@ public sealed partial class GroupCommitLog
     /// refuses (LogCorruptException, nothing changed) anything else that is bad.
     ///
     /// Telling a torn tail from corruption: flushes are sequential and each is synced before the next is
-    /// written, and every record names the offset where its flush began. So a bad spot at offset p is a torn
-    /// tail only if it is in the last segment and no valid record after it began its flush above p; a valid
-    /// record that did means p had been synced, and losing it is corruption. Preallocated space reads as zeros,
+    /// written, and every record names an offset below which everything was durable when it was appended. So a
+    /// bad spot at offset p is a torn tail only if it is in the last segment and no valid record after it names
+    /// an offset above p; a valid record that does proves p had been synced, and losing it is corruption. Preallocated space reads as zeros,
     /// which are never a record.
     ///
     /// Limits: damage inside the last flush (no later flush to testify that it had been synced) looks exactly like
@@ -84,7 +84,7 @@ public sealed partial class GroupCommitLog
             throw new LogCorruptException(segment.FileName, position, "bad record in a segment that later segments follow");
 
         var after = ScanAfter(window, (ulong)(segment.Index * _segmentBytes), position);
-        if (after.EvidenceOffset >= 0 && (!isLast || after.EvidenceFlushStart > position))
+        if (after.EvidenceOffset >= 0 && (!isLast || after.EvidenceDurableBefore > position))
             throw new LogCorruptException(segment.FileName, position,
                 $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
         if (!isLast) return position;
@@ -120,7 +120,7 @@ public sealed partial class GroupCommitLog
         Apply(type, first, second, address, segment);
     }
 
-    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceFlushStart, long NonZeroEnd);
+    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long NonZeroEnd);
 
     /// <summary>
     /// Looks at everything after a stop at <paramref name="stop"/>: where the last non-zero byte ends (what cutting
@@ -136,30 +136,30 @@ public sealed partial class GroupCommitLog
             int last = chunk.LastIndexOfAnyExcept((byte)0);
             if (last >= 0) nonZeroEnd = at + last + 1;
         }
-        long evidence = -1, evidenceFlushStart = -1;
+        long evidence = -1, evidenceDurableBefore = -1;
         for (long position = stop + LogFormat.Alignment; position + LogFormat.RecordHeaderBytes <= nonZeroEnd;)
         {
-            if (!TryValidAt(window, segmentStart, position, out int length, out long flushStart))
+            if (!TryValidAt(window, segmentStart, position, out int length, out long durableBefore))
             {
                 position += LogFormat.Alignment;
                 continue;
             }
-            if (flushStart > stop) return new AfterTail(position, flushStart, nonZeroEnd);
-            if (evidence < 0) (evidence, evidenceFlushStart) = (position, flushStart);
+            if (durableBefore > stop) return new AfterTail(position, durableBefore, nonZeroEnd);
+            if (evidence < 0) (evidence, evidenceDurableBefore) = (position, durableBefore);
             position += LogFormat.Align(length);
         }
-        return new AfterTail(evidence, evidenceFlushStart, nonZeroEnd);
+        return new AfterTail(evidence, evidenceDurableBefore, nonZeroEnd);
     }
 
-    private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, out int length, out long flushStart)
+    private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, out int length, out long durableBefore)
     {
         length = 0;
-        flushStart = 0;
+        durableBefore = 0;
         var header = window.Get(offset, LogFormat.RecordHeaderBytes);
         if (header.Length < LogFormat.RecordHeaderBytes || !header.ContainsAnyExcept((byte)0)) return false;
         if (!LogFormat.IsPlausibleHeader(header, offset, _segmentBytes)) return false;
         length = LogFormat.ReadLength(header);
-        flushStart = LogFormat.ReadFlushStart(header);
+        durableBefore = LogFormat.ReadDurableBefore(header);
         var record = window.Get(offset, length);
         return record.Length == length && LogFormat.IsValid(record, segmentStart + (ulong)offset);
     }

@@ -32,7 +32,8 @@ public sealed partial class GroupCommitLog : IDisposable
     private WriteBuffer _current;
     private readonly Queue<WriteBuffer> _sealed;
     private readonly Stack<WriteBuffer> _free;
-    private WriteBuffer? _flushing;
+    private readonly WriteBuffer[] _inFlight;   // the buffers of the flush being written, oldest first
+    private int _inFlightCount;
     private ulong _tail;
     private ulong _durableUntil;          // written by the flusher with Volatile, read without the lock
     private LogFailedException? _failure;
@@ -58,6 +59,7 @@ public sealed partial class GroupCommitLog : IDisposable
         int capacity = Math.Max(_flushBytesMax, _recordBytesLimit);
         _free = new Stack<WriteBuffer>(options.WriteBufferCount);
         _sealed = new Queue<WriteBuffer>(options.WriteBufferCount);
+        _inFlight = new WriteBuffer[options.WriteBufferCount];
         for (int i = 1; i < options.WriteBufferCount; i++) _free.Push(new WriteBuffer(capacity));
         _current = new WriteBuffer(capacity);
         _flusher = new Thread(FlusherLoop) { IsBackground = true, Name = $"log-flusher {device.Name}" };

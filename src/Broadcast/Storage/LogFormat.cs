@@ -16,17 +16,18 @@ namespace AtomicBcast.Storage;
 ///  0       8         12            16             24             32          40         42       44         108        124
 ///
 /// Record (8-byte aligned; padding after a record is zeros and not part of it):
-/// +--------+--------+------+----------+------------+----------------------------------------------+
-/// | crc32c | length | type | reserved | flushStart | body                                         |
-/// |  u32   |  u32   |  u8  |  3 bytes |    u32     |                                              |
-/// +--------+--------+------+----------+------------+----------------------------------------------+
+/// +--------+--------+------+----------+---------------+-------------------------------------------+
+/// | crc32c | length | type | reserved | durableBefore | body                                      |
+/// |  u32   |  u32   |  u8  |  3 bytes |      u32      |                                           |
+/// +--------+--------+------+----------+---------------+-------------------------------------------+
 ///  crc32c: CRC32C of the record's address (u64) followed by bytes [4, length) of the record. Seeding with the
 ///          address makes a record that lands at the wrong place, or a stale one from an earlier life of the
 ///          same bytes, fail its check.
 ///  length: bytes of the record from crc32c to the end of the body (not counting padding).
-///  flushStart: the segment offset where the flush that carries this record begins. Everything before it was
-///          synced before this record was written, so a bad record below the flushStart of a valid later
-///          record is corruption, never a torn tail.
+///  durableBefore: a segment offset below which everything was durable when this record was appended (the log's
+///          DurableUntil then, or the segment's first record offset), so at or below the start of the flush that
+///          carries it. A bad record below the durableBefore of a valid later record had been synced: corruption,
+///          never a torn tail.
 /// Bodies:  Promise    ballot u64                                          (length 24)
 ///          Accept     instance u64 | ballot u64 | batch bytes             (length 32 + batch)
 ///          Checkpoint instance u64 | firstPosition u64 | producer table  (length 32 + table)
@@ -108,11 +109,11 @@ internal static class LogFormat
     }
 
     /// <summary>Writes a record header; the CRC is filled in by <see cref="Seal"/> once the body is in place.</summary>
-    public static void WriteRecordHeader(Span<byte> record, int length, RecordType type, uint flushStart)
+    public static void WriteRecordHeader(Span<byte> record, int length, RecordType type, uint durableBefore)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(record[4..], (uint)length);
         BinaryPrimitives.WriteUInt32LittleEndian(record[8..], (uint)type); // type u8 + 3 reserved zero bytes
-        BinaryPrimitives.WriteUInt32LittleEndian(record[12..], flushStart);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[12..], durableBefore);
     }
 
     /// <summary>Computes and stores the CRC of a complete record at <paramref name="address"/>.</summary>
@@ -128,7 +129,7 @@ internal static class LogFormat
 
     public static int ReadLength(ReadOnlySpan<byte> record) => (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(record[4..]), int.MaxValue);
     public static RecordType ReadType(ReadOnlySpan<byte> record) => (RecordType)record[8];
-    public static uint ReadFlushStart(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt32LittleEndian(record[12..]);
+    public static uint ReadDurableBefore(ReadOnlySpan<byte> record) => BinaryPrimitives.ReadUInt32LittleEndian(record[12..]);
     public static ulong ReadU64(ReadOnlySpan<byte> record, int bodyOffset) =>
         BinaryPrimitives.ReadUInt64LittleEndian(record[(RecordHeaderBytes + bodyOffset)..]);
 
@@ -140,8 +141,8 @@ internal static class LogFormat
     {
         int length = ReadLength(header);
         if (header[9] != 0 || header[10] != 0 || header[11] != 0) return false;
-        uint flushStart = ReadFlushStart(header);
-        if (flushStart < HeaderBytes || flushStart > offsetInSegment || flushStart % Alignment != 0) return false;
+        uint durableBefore = ReadDurableBefore(header);
+        if (durableBefore < HeaderBytes || durableBefore > offsetInSegment || durableBefore % Alignment != 0) return false;
         if (offsetInSegment + Align(length) > segmentBytes) return false;
         return ReadType(header) switch
         {
