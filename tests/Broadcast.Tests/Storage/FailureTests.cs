@@ -7,10 +7,11 @@ namespace AtomicBcast.Tests.Storage;
 public class FailureTests
 {
     [Theory]
-    [InlineData(SimulatedLogDevice.EIO, true)]
-    [InlineData(SimulatedLogDevice.EIO, false)]
-    [InlineData(SimulatedLogDevice.ENOSPC, false)]
-    public async Task FailedSyncOrWriteFailsTheLogAndNoWaiterIsToldItsRecordIsDurable(int errno, bool failSync)
+    [InlineData(SimulatedLogDevice.EIO, true, 0)]
+    [InlineData(SimulatedLogDevice.EIO, false, 0)]
+    [InlineData(SimulatedLogDevice.EIO, false, 700)] // a torn write: part of it lands, then EIO
+    [InlineData(SimulatedLogDevice.ENOSPC, false, 0)]
+    public async Task FailedSyncOrWriteFailsTheLogAndNoWaiterIsToldItsRecordIsDurable(int errno, bool failSync, int tornBytes)
     {
         var device = new SimulatedLogDevice();
         using var log = LogTestKit.Open(device);
@@ -19,7 +20,7 @@ public class FailureTests
         var durableBefore = log.DurableUntil;
 
         if (failSync) device.FailNextSyncs(1, errno);
-        else device.FailNextWrites(1, errno);
+        else device.FailNextWrites(1, errno, tornBytes);
         var waits = new List<Task>();
         LogFailedException? appendFailure = null;
         for (ulong instance = 10; instance < 200; instance++)
@@ -47,8 +48,15 @@ public class FailureTests
         Assert.Same(failure, await Assert.ThrowsAsync<LogFailedException>(() => log.AppendPromiseAsync(LogTestKit.BallotOf(2)).AsTask()));
         // What was durable before the failure is still served after a restart; nothing after it is.
         log.Dispose();
-        using var reopened = LogTestKit.Open(device.Crash(new Random(1), keepUnsyncedProbability: 0));
-        Assert.Equal(9UL, reopened.HighestInstance);
+        foreach (double keep in new[] { 0.0, 1.0 })
+        {
+            using var reopened = LogTestKit.Open(device.Crash(new Random(1), keepUnsyncedProbability: keep));
+            Assert.True(reopened.HighestInstance >= 9UL);
+            var all = LogTestKit.ReadAll(reopened);
+            Assert.Equal(Enumerable.Range(0, all.Count).Select(i => (ulong)i), all.Select(a => a.Instance));
+            foreach (var (instance, _, batch) in all) Assert.Equal(LogTestKit.Payload(1, instance), batch);
+            if (keep == 0.0) Assert.Equal(9UL, reopened.HighestInstance);
+        }
     }
 
     [Fact]

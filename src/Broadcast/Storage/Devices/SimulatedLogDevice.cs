@@ -19,7 +19,7 @@ public sealed class SimulatedLogDevice : ILogDevice
     private readonly object _gate = new();
     private readonly Dictionary<string, SimulatedFile> _files;
     private Dictionary<string, SimulatedFile> _durableFiles;
-    private int _writeErrors, _writeErrno, _syncErrors, _syncErrno;
+    private int _writeErrors, _writeErrno, _writeTornBytes, _syncErrors, _syncErrno;
 
     public SimulatedLogDevice(string name = "sim")
     {
@@ -82,10 +82,13 @@ public sealed class SimulatedLogDevice : ILogDevice
         }
     }
 
-    /// <summary>The next <paramref name="count"/> writes fail with <paramref name="errno"/> and write nothing.</summary>
-    public void FailNextWrites(int count, int errno = EIO)
+    /// <summary>
+    /// The next <paramref name="count"/> writes fail with <paramref name="errno"/>; each first writes (unsynced) its
+    /// first <paramref name="tornBytes"/> bytes, as a write torn by the failure would.
+    /// </summary>
+    public void FailNextWrites(int count, int errno = EIO, int tornBytes = 0)
     {
-        lock (_gate) { _writeErrors = count; _writeErrno = errno; }
+        lock (_gate) { _writeErrors = count; _writeErrno = errno; _writeTornBytes = tornBytes; }
     }
 
     /// <summary>The next <paramref name="count"/> syncs fail with <paramref name="errno"/>; the data stays unsynced.</summary>
@@ -207,7 +210,11 @@ public sealed class SimulatedLogDevice : ILogDevice
         {
             lock (device._gate)
             {
-                if (device.TakeWriteError(out int errno)) throw device.Errno(errno, "pwrite", file.Name);
+                if (device.TakeWriteError(out int errno))
+                {
+                    file.Write(offset, bytes[..Math.Min(bytes.Length, device._writeTornBytes)]);
+                    throw device.Errno(errno, "pwrite", file.Name);
+                }
                 file.Write(offset, bytes);
             }
         }
