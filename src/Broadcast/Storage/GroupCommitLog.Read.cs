@@ -8,8 +8,9 @@ namespace AtomicBcast.Storage;
 public sealed partial class GroupCommitLog
 {
     /// <summary>
-    /// The ballot and address of the latest accept for <paramref name="instance"/>, from memory (no I/O). False when
-    /// the log holds none; <see cref="LogTrimmedException"/> when the instance is below the trim floor.
+    /// The ballot and address of the latest accept appended for <paramref name="instance"/> (durable once
+    /// <see cref="DurableUntil"/> is above the address), from memory, no I/O. False when the log holds none;
+    /// <see cref="LogTrimmedException"/> when the instance is below the trim floor.
     /// </summary>
     public bool TryGetAccept(ulong instance, out Ballot ballot, out LogAddress address)
     {

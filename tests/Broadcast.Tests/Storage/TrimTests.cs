@@ -52,6 +52,29 @@ public class TrimTests
         foreach (var (instance, _, batch) in all) Assert.Equal(LogTestKit.Payload(8, instance), batch);
     }
 
+    /// <summary>
+    /// A crash after the trim record is durable but before the deletions are: the files come back, the floor does
+    /// not go down, and the next trim deletes them.
+    /// </summary>
+    [Fact]
+    public async Task CrashBeforeTheDeletionsAreDurableKeepsTheFloor()
+    {
+        var device = new SimulatedLogDevice();
+        SimulatedLogDevice crashed;
+        using (var log = await Filled(device, 1500))
+        {
+            device.FailNextDirectorySyncs(1);
+            await Assert.ThrowsAsync<IOException>(() => log.TrimAsync(TrimRequest.BelowInstance(700)));
+            crashed = device.Crash(new Random(3));
+        }
+        Assert.Contains("segment-0000000000.log", crashed.ListFiles());
+        using var reopened = LogTestKit.Open(crashed);
+        AssertTrimmedAt(reopened, 700);
+        await reopened.TrimAsync(TrimRequest.BelowInstance(700));
+        Assert.DoesNotContain("segment-0000000000.log", crashed.ListFiles());
+        AssertTrimmedAt(reopened, 700);
+    }
+
     [Fact]
     public async Task PromiseOnlyInATrimmedSegmentSurvivesThroughTheTrimRecord()
     {

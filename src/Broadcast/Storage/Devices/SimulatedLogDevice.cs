@@ -19,7 +19,7 @@ public sealed class SimulatedLogDevice : ILogDevice
     private readonly object _gate = new();
     private readonly Dictionary<string, SimulatedFile> _files;
     private Dictionary<string, SimulatedFile> _durableFiles;
-    private int _writeErrors, _writeErrno, _writeTornBytes, _syncErrors, _syncErrno;
+    private int _writeErrors, _writeErrno, _writeTornBytes, _syncErrors, _syncErrno, _directorySyncErrors;
 
     public SimulatedLogDevice(string name = "sim")
     {
@@ -97,6 +97,12 @@ public sealed class SimulatedLogDevice : ILogDevice
         lock (_gate) { _syncErrors = count; _syncErrno = errno; }
     }
 
+    /// <summary>The next <paramref name="count"/> directory syncs fail with EIO; the directory changes stay undurable.</summary>
+    public void FailNextDirectorySyncs(int count)
+    {
+        lock (_gate) _directorySyncErrors = count;
+    }
+
     public IReadOnlyList<string> ListFiles()
     {
         lock (_gate) return [.. _files.Keys];
@@ -146,6 +152,11 @@ public sealed class SimulatedLogDevice : ILogDevice
         lock (_gate)
         {
             if (TakeSyncError(out int errno)) throw Errno(errno, "fsync", "(directory)");
+            if (_directorySyncErrors > 0)
+            {
+                _directorySyncErrors--;
+                throw Errno(EIO, "fsync", "(directory)");
+            }
             _durableFiles = new Dictionary<string, SimulatedFile>(_files, StringComparer.Ordinal);
         }
     }
