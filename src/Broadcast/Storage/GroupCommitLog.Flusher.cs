@@ -144,6 +144,7 @@ public sealed partial class GroupCommitLog
         }
         lock (_gate) segment.CreatedMs = createdMs;
         segment.File = file;
+        StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
     }
 
     /// <summary>
@@ -162,5 +163,6 @@ public sealed partial class GroupCommitLog
             foreach (var buffer in _sealed) buffer.Completion.Complete(_failure);
             _current.Completion.Complete(_failure);
         }
+        StorageLog.Failed(_options.Logger, Name, failure);
     }
 }

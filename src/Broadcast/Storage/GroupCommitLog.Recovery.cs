@@ -88,7 +88,8 @@ public sealed partial class GroupCommitLog
             throw new LogCorruptException(segment.FileName, position,
                 $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
         if (!isLast) return position;
-        CutTornTail(file, position, after.NonZeroEnd);
+        if (CutTornTail(file, position, after.NonZeroEnd))
+            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.NonZeroEnd - position);
         return position;
     }
 
@@ -168,7 +169,7 @@ public sealed partial class GroupCommitLog
     /// Clears a torn tail: zeros from <paramref name="start"/> to the last non-zero byte and the file back to its
     /// full size, synced, so no remnant of the torn flush can ever be read as a record.
     /// </summary>
-    private void CutTornTail(ILogFile file, long start, long nonZeroEnd)
+    private bool CutTornTail(ILogFile file, long start, long nonZeroEnd)
     {
         bool changed = false;
         if (nonZeroEnd > start)
@@ -184,5 +185,6 @@ public sealed partial class GroupCommitLog
             changed = true;
         }
         if (changed) file.SyncAll();
+        return nonZeroEnd > start;
     }
 }

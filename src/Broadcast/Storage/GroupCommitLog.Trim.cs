@@ -78,5 +78,6 @@ public sealed partial class GroupCommitLog
             _device.Delete(segment.FileName);
         }
         _device.SyncDirectory();
+        StorageLog.Trimmed(_options.Logger, Name, count, EarliestRetainedInstance);
     }
 }

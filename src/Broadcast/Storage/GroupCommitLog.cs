@@ -81,6 +81,7 @@ public sealed partial class GroupCommitLog : IDisposable
         }
         log._current.Reset(log._tail, log._segmentBytes);
         log._flusher.Start();
+        StorageLog.Opened(options.Logger, log.Name, log._segments.Count, log._tail, log._floor);
         return log;
     }
 

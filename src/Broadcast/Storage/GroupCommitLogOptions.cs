@@ -1,4 +1,6 @@
 using AtomicBcast.Storage.Devices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AtomicBcast.Storage;
 
@@ -33,6 +35,9 @@ public sealed class GroupCommitLogOptions
     public int IndexCapacity { get; init; } = 1 << 16;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Where the log reports opening, torn tails cut at recovery, trims and its failure.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
 
     internal ILogDevice CreateDevice() =>
         Device ?? new FileLogDevice(Directory ?? throw new ArgumentException("GroupCommitLogOptions needs a Directory or a Device"));
