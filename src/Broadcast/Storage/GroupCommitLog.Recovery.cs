@@ -17,8 +17,9 @@ public sealed partial class GroupCommitLog
     /// an offset above p; a valid record that does proves p had been synced, and losing it is corruption. Preallocated space reads as zeros,
     /// which are never a record.
     ///
-    /// Limits: damage inside the last flush (no later flush to testify that it had been synced) looks exactly like
-    /// a torn write and is cut; losing the newest segment file entirely cannot be seen. Both need the peers.
+    /// Limits: damage inside the newest flushes (the last one, and the one before it when appends were pipelined:
+    /// no later record testifies that they had been synced) looks exactly like a torn write and is cut; losing the
+    /// newest segment file entirely cannot be seen. Both need the peers.
     /// In <see cref="DurabilityMode.UnsafeNoSync"/> several flushes can be unsynced at a power cut, so a
     /// later one may survive an earlier one and open reports corruption.
     /// </summary>
