@@ -1,0 +1,168 @@
+using AtomicBcast.Storage.Devices;
+
+namespace AtomicBcast.Storage;
+
+public sealed partial class GroupCommitLog
+{
+    /// <summary>
+    /// The one flusher: take everything appended since the last flush (every sealed buffer of the segment, and the
+    /// current one), write it (one pwrite per buffer, into the page cache), one fdatasync, publish
+    /// <see cref="DurableUntil"/>, complete the waiters of each buffer with that buffer's one completion. Runs on its
+    /// own thread because fdatasync blocks. On dispose it drains what was appended; after a failure it stops.
+    /// </summary>
+    private void FlusherLoop()
+    {
+        while (true)
+        {
+            int count = TakeNextFlush(out bool stop, out TimeSpan wait);
+            if (count > 0)
+            {
+                if (!Flush(count)) return;
+                continue;
+            }
+            if (stop) return;
+            if (wait == Timeout.InfiniteTimeSpan) _work.Wait();
+            else _work.Wait(wait);
+        }
+    }
+
+    /// <summary>
+    /// Moves the next flush into <see cref="_inFlight"/>: the sealed buffers of the oldest sealed buffer's segment,
+    /// then the current buffer if it belongs to the same segment and either something was sealed or the policy
+    /// says go. Returns how many buffers; 0 with <paramref name="wait"/> = how long to sleep, or
+    /// <paramref name="stop"/> when disposing and drained (or failed).
+    /// </summary>
+    private int TakeNextFlush(out bool stop, out TimeSpan wait)
+    {
+        lock (_gate)
+        {
+            stop = _failure is not null;
+            wait = Timeout.InfiniteTimeSpan;
+            if (stop) return 0;
+            while (_sealed.Count > 0 && (_inFlightCount == 0 || _sealed.Peek().SegmentIndex == _inFlight[0].SegmentIndex))
+                _inFlight[_inFlightCount++] = _sealed.Dequeue();
+            var current = _current;
+            bool sameSegment = _inFlightCount == 0 || current.SegmentIndex == _inFlight[0].SegmentIndex;
+            // The current buffer needs a free one to replace it (with every buffer sealed, it waits for the next flush).
+            if (current.Count > 0 && sameSegment && _sealed.Count == 0 && _free.Count > 0
+                && (_inFlightCount > 0 || PolicySaysFlush(current, out wait)))
+            {
+                _inFlight[_inFlightCount++] = current;
+                _current = _free.Pop();
+                _current.Reset(_tail, _segmentBytes);
+            }
+            if (_inFlightCount == 0)
+            {
+                stop = _disposing && current.Count == 0;
+                _work.Reset();
+            }
+            return _inFlightCount;
+        }
+    }
+
+    private bool PolicySaysFlush(WriteBuffer current, out TimeSpan wait)
+    {
+        wait = Timeout.InfiniteTimeSpan;
+        var delay = _options.Policy.DelayMax;
+        if (_disposing || current.Count >= _flushBytesMax || delay == TimeSpan.Zero) return true;
+        var waited = _time.GetElapsedTime(current.FirstAppendTimestamp);
+        if (waited >= delay) return true;
+        wait = delay - waited;
+        return false;
+    }
+
+    /// <summary>Writes and syncs the buffers in flight, then completes their waiters. False when the log failed.</summary>
+    private bool Flush(int count)
+    {
+        var first = _inFlight[0];
+        var last = _inFlight[count - 1];
+        try
+        {
+            var file = ActiveFile(first.SegmentIndex);
+            for (int i = 0; i < count; i++)
+            {
+                var buffer = _inFlight[i];
+                buffer.WaitForWriters();
+                file.Write(buffer.StartOffset, buffer.Bytes);
+            }
+            if (_options.Durability == DurabilityMode.Sync) file.SyncData();
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            return false;
+        }
+        Volatile.Write(ref _durableUntil, last.EndAddress);
+        Interlocked.Increment(ref _flushCount);
+        Interlocked.Add(ref _flushedBytes, (long)(last.EndAddress - first.StartAddress));
+        lock (_gate)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                _inFlight[i].Completion.Complete(null);
+                _free.Push(_inFlight[i]);
+                _inFlight[i] = null!;
+            }
+            _inFlightCount = 0;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The file of the segment being written, created (header, preallocation, fsync, rename, directory fsync) when
+    /// the first flush reaches it. Every earlier segment is fully synced by then: flushes are sequential.
+    /// </summary>
+    private ILogFile ActiveFile(long segmentIndex)
+    {
+        if (_activeSegment?.Index == segmentIndex) return _activeSegment.File!;
+        Segment segment;
+        lock (_gate) segment = FindSegment(segmentIndex) ?? throw new InvalidOperationException($"segment {segmentIndex} is not in the log");
+        if (segment.File is null) CreateSegmentFile(segment);
+        _activeSegment = segment;
+        return segment.File!;
+    }
+
+    private void CreateSegmentFile(Segment segment)
+    {
+        string temporary = segment.FileName + ".tmp";
+        _device.Delete(temporary); // a leftover of a creation that crashed; deleting a missing file does nothing
+        long createdMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var file = _device.Create(temporary, _segmentBytes);
+        try
+        {
+            Span<byte> header = stackalloc byte[LogFormat.HeaderBytes];
+            LogFormat.WriteHeader(header, segment.Index, _segmentBytes, createdMs, _options.MemberId, _options.ClusterId);
+            file.Write(0, header);
+            file.SyncAll();
+            _device.Rename(temporary, segment.FileName);
+            _device.SyncDirectory();
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        lock (_gate) segment.CreatedMs = createdMs;
+        segment.File = file;
+        StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
+    }
+
+    /// <summary>
+    /// Moves the log into the failed state: one exception, stored, given to every waiter now and every caller
+    /// later. Nothing after <see cref="DurableUntil"/> may be reported durable, so no buffer is retried.
+    /// </summary>
+    private void Fail(Exception cause)
+    {
+        var failure = new LogFailedException(
+            $"log {_device.Name} failed: {cause.Message}; records from address {DurableUntil} on are not durable and the log accepts nothing more",
+            cause);
+        lock (_gate)
+        {
+            _failure ??= failure;
+            for (int i = 0; i < _inFlightCount; i++) _inFlight[i].Completion.Complete(_failure);
+            foreach (var buffer in _sealed) buffer.Completion.Complete(_failure);
+            _current.Completion.Complete(_failure);
+        }
+        StorageLog.Failed(_options.Logger, Name, failure);
+    }
+}

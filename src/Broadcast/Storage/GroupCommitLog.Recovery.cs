@@ -1,0 +1,191 @@
+using AtomicBcast.Storage.Devices;
+
+namespace AtomicBcast.Storage;
+
+public sealed partial class GroupCommitLog
+{
+    /// <summary>Why a segment scan stopped.</summary>
+    private enum ScanStop { SegmentFull, Zeros, EndOfFile, BadRecord }
+
+    /// <summary>
+    /// Rebuilds the in-memory state from the segments: verifies every header and record, cuts a torn tail and
+    /// refuses (LogCorruptException, nothing changed) anything else that is bad.
+    ///
+    /// Telling a torn tail from corruption: flushes are sequential and each is synced before the next is
+    /// written, and every record names an offset below which everything was durable when it was appended. So a
+    /// bad spot at offset p is a torn tail only if it is in the last segment and no valid record after it names
+    /// an offset above p; a valid record that does proves p had been synced, and losing it is corruption. Preallocated space reads as zeros,
+    /// which are never a record.
+    ///
+    /// Limits: damage inside the newest flushes (the last one, and the one before it when appends were pipelined:
+    /// no later record testifies that they had been synced) looks exactly like a torn write and is cut; losing the
+    /// newest segment file entirely cannot be seen. Both need the peers.
+    /// In <see cref="DurabilityMode.UnsafeNoSync"/> several flushes can be unsynced at a power cut, so a
+    /// later one may survive an earlier one and open reports corruption.
+    /// </summary>
+    private void Recover()
+    {
+        RemoveUnfinishedSegments();
+        var indices = new List<long>();
+        foreach (string name in _device.ListFiles())
+            if (LogFormat.TryParseSegmentFileName(name, out long index)) indices.Add(index);
+        indices.Sort();
+        for (int i = 0; i < indices.Count; i++)
+        {
+            if (i > 0 && indices[i] != indices[i - 1] + 1)
+                throw new LogCorruptException(LogFormat.SegmentFileName(indices[i - 1] + 1), 0,
+                    $"segment missing between {LogFormat.SegmentFileName(indices[i - 1])} and {LogFormat.SegmentFileName(indices[i])}");
+            var segment = new Segment(indices[i]) { File = _device.Open(LogFormat.SegmentFileName(indices[i])) };
+            _segments.Add(segment);
+        }
+        if (_segments.Count == 0)
+        {
+            _segments.Add(new Segment(0));
+            _tail = _durableUntil = LogFormat.HeaderBytes;
+            return;
+        }
+        long end = 0;
+        for (int i = 0; i < _segments.Count; i++) end = ScanSegment(_segments[i], isLast: i == _segments.Count - 1);
+        var last = _segments[^1];
+        // What we read may still be only in the page cache (a process crash leaves it there): make it durable
+        // before anyone is told about it.
+        last.File!.SyncData();
+        _tail = _durableUntil = (ulong)(last.Index * _segmentBytes + end);
+        _activeSegment = last;
+    }
+
+    private void RemoveUnfinishedSegments()
+    {
+        bool removed = false;
+        foreach (string name in _device.ListFiles())
+        {
+            if (!name.EndsWith(".log.tmp", StringComparison.Ordinal)) continue;
+            _device.Delete(name);
+            removed = true;
+        }
+        if (removed) _device.SyncDirectory();
+    }
+
+    /// <summary>Applies every good record of a segment; returns the offset after the last one.</summary>
+    private long ScanSegment(Segment segment, bool isLast)
+    {
+        var file = segment.File!;
+        var window = new SegmentWindow(file, _segmentBytes);
+        string? problem = LogFormat.CheckHeader(window.Get(0, LogFormat.HeaderBytes), segment.Index, _segmentBytes,
+            _options.MemberId, _options.ClusterId, out long createdMs);
+        if (problem is not null) throw new LogCorruptException(segment.FileName, 0, problem);
+        segment.CreatedMs = createdMs;
+        if (!isLast && window.Limit < _segmentBytes)
+            throw new LogCorruptException(segment.FileName, window.Limit, $"segment file is cut short ({window.Limit} of {_segmentBytes} bytes) and later segments follow it");
+
+        long position = LogFormat.HeaderBytes;
+        var stop = ScanRecords(segment, window, ref position);
+        if (stop == ScanStop.SegmentFull) return position;
+        if (!isLast && stop == ScanStop.BadRecord)
+            throw new LogCorruptException(segment.FileName, position, "bad record in a segment that later segments follow");
+
+        var after = ScanAfter(window, (ulong)(segment.Index * _segmentBytes), position);
+        if (after.EvidenceOffset >= 0 && (!isLast || after.EvidenceDurableBefore > position))
+            throw new LogCorruptException(segment.FileName, position,
+                $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
+        if (!isLast) return position;
+        if (CutTornTail(file, position, after.NonZeroEnd))
+            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.NonZeroEnd - position);
+        return position;
+    }
+
+    private ScanStop ScanRecords(Segment segment, SegmentWindow window, ref long position)
+    {
+        ulong segmentStart = (ulong)(segment.Index * _segmentBytes);
+        while (true)
+        {
+            if (position + LogFormat.RecordHeaderBytes > _segmentBytes) return ScanStop.SegmentFull;
+            var header = window.Get(position, LogFormat.RecordHeaderBytes);
+            if (header.Length < LogFormat.RecordHeaderBytes) return ScanStop.EndOfFile;
+            if (!header.ContainsAnyExcept((byte)0)) return ScanStop.Zeros;
+            if (!LogFormat.IsPlausibleHeader(header, position, _segmentBytes)) return ScanStop.BadRecord;
+            int length = LogFormat.ReadLength(header);
+            var record = window.Get(position, length);
+            if (record.Length < length) return ScanStop.EndOfFile;
+            ulong address = segmentStart + (ulong)position;
+            if (!LogFormat.IsValid(record, address)) return ScanStop.BadRecord;
+            ApplyRecovered(record, address, segment);
+            position += LogFormat.Align(length);
+        }
+    }
+
+    private void ApplyRecovered(ReadOnlySpan<byte> record, ulong address, Segment segment)
+    {
+        var type = LogFormat.ReadType(record);
+        ulong first = LogFormat.ReadU64(record, 0);
+        ulong second = type == RecordType.Promise ? 0 : LogFormat.ReadU64(record, 8);
+        Apply(type, first, second, address, segment);
+    }
+
+    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long NonZeroEnd);
+
+    /// <summary>
+    /// Looks at everything after a stop at <paramref name="stop"/>: where the last non-zero byte ends (what cutting
+    /// a torn tail has to clear), and the first valid record whose flush began above the stop (proof of
+    /// corruption), or else the first valid record at all (proof too, in a segment that later segments follow).
+    /// </summary>
+    private AfterTail ScanAfter(SegmentWindow window, ulong segmentStart, long stop)
+    {
+        long nonZeroEnd = stop;
+        for (long at = stop; at < window.Limit; at += SegmentWindow.ChunkBytes)
+        {
+            var chunk = window.Get(at, SegmentWindow.ChunkBytes);
+            int last = chunk.LastIndexOfAnyExcept((byte)0);
+            if (last >= 0) nonZeroEnd = at + last + 1;
+        }
+        long evidence = -1, evidenceDurableBefore = -1;
+        for (long position = stop + LogFormat.Alignment; position + LogFormat.RecordHeaderBytes <= nonZeroEnd;)
+        {
+            if (!TryValidAt(window, segmentStart, position, out int length, out long durableBefore))
+            {
+                position += LogFormat.Alignment;
+                continue;
+            }
+            if (durableBefore > stop) return new AfterTail(position, durableBefore, nonZeroEnd);
+            if (evidence < 0) (evidence, evidenceDurableBefore) = (position, durableBefore);
+            position += LogFormat.Align(length);
+        }
+        return new AfterTail(evidence, evidenceDurableBefore, nonZeroEnd);
+    }
+
+    private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, out int length, out long durableBefore)
+    {
+        length = 0;
+        durableBefore = 0;
+        var header = window.Get(offset, LogFormat.RecordHeaderBytes);
+        if (header.Length < LogFormat.RecordHeaderBytes || !header.ContainsAnyExcept((byte)0)) return false;
+        if (!LogFormat.IsPlausibleHeader(header, offset, _segmentBytes)) return false;
+        length = LogFormat.ReadLength(header);
+        durableBefore = LogFormat.ReadDurableBefore(header);
+        var record = window.Get(offset, length);
+        return record.Length == length && LogFormat.IsValid(record, segmentStart + (ulong)offset);
+    }
+
+    /// <summary>
+    /// Clears a torn tail: zeros from <paramref name="start"/> to the last non-zero byte and the file back to its
+    /// full size, synced, so no remnant of the torn flush can ever be read as a record.
+    /// </summary>
+    private bool CutTornTail(ILogFile file, long start, long nonZeroEnd)
+    {
+        bool changed = false;
+        if (nonZeroEnd > start)
+        {
+            var zeros = new byte[Math.Min(SegmentWindow.ChunkBytes, nonZeroEnd - start)];
+            for (long at = start; at < nonZeroEnd; at += zeros.Length)
+                file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, nonZeroEnd - at)));
+            changed = true;
+        }
+        if (file.Length < _segmentBytes)
+        {
+            file.SetLength(_segmentBytes);
+            changed = true;
+        }
+        if (changed) file.SyncAll();
+        return nonZeroEnd > start;
+    }
+}

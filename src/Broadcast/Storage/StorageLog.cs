@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace AtomicBcast.Storage;
+
+/// <summary>The log's messages, with fixed event ids (3000-3099: storage).</summary>
+internal static partial class StorageLog
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "log {Log} opened: {Segments} segments, tail at {Tail}, earliest retained instance {Floor}")]
+    public static partial void Opened(ILogger logger, string log, int segments, ulong tail, ulong floor);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "log {Log}: cut a torn tail in {Segment} at offset {Offset} ({Bytes} bytes of an unsynced flush cleared)")]
+    public static partial void TornTailCut(ILogger logger, string log, string segment, long offset, long bytes);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "log {Log}: created {Segment}")]
+    public static partial void SegmentCreated(ILogger logger, string log, string segment);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "log {Log}: trimmed {Count} segments, earliest retained instance {Floor}")]
+    public static partial void Trimmed(ILogger logger, string log, int count, ulong floor);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "log {Log} failed; the node must halt")]
+    public static partial void Failed(ILogger logger, string log, Exception failure);
+}
