@@ -1,0 +1,70 @@
+namespace AtomicBcast.Simulation;
+
+/// <summary>One family of simulated runs. A run is (config, seed); everything else follows from the seed.</summary>
+internal sealed record SimConfig
+{
+    public required string Name { get; init; }
+    public int Members { get; init; } = 3;
+    public double DropRate { get; init; }
+    public double DuplicateRate { get; init; }
+    public int DelayMinMs { get; init; } = 1;
+    public int DelayMaxMs { get; init; } = 10;
+    /// <summary>Mean time between partition changes during the fault phase (0: none).</summary>
+    public int PartitionEveryMs { get; init; }
+    public bool OneWayLinks { get; init; }
+    /// <summary>Mean time between crashes during the fault phase (0: none).</summary>
+    public int CrashEveryMs { get; init; }
+    public bool TornWrites { get; init; }
+    public double FsyncFailureRate { get; init; }
+    public int FsyncDelayMaxMs { get; init; } = 5;
+    public int FaultMs { get; init; } = 2500;
+    public int LivenessMs { get; init; } = 8000;
+    public int Publishers { get; init; } = 3;
+    public int AnonymousPublishers { get; init; } = 1;
+    public int RunsPerPublisher { get; init; } = 30;
+    public int Subscribers { get; init; } = 2;
+    public int Window { get; init; } = 8;
+    public int BatchBytesMax { get; init; } = 2048;
+    public int CheckpointEvery { get; init; } = 8;
+
+    // Negative controls: deliberate bugs switched on in every member.
+    public bool AcceptBelowPromise { get; init; }
+    public bool AckBeforeDurable { get; init; }
+    public bool ReuseBallotAfterRestart { get; init; }
+    public bool DeliverUnchosen { get; init; }
+
+    public static readonly SimConfig Calm3 = new() { Name = "calm3", DropRate = 0.01, CrashEveryMs = 3000 };
+
+    public static readonly SimConfig Faulty3 = new()
+    {
+        Name = "faulty3", DropRate = 0.05, DuplicateRate = 0.02, DelayMaxMs = 30, PartitionEveryMs = 500, OneWayLinks = true,
+        CrashEveryMs = 600, TornWrites = true, FsyncFailureRate = 0.002, FsyncDelayMaxMs = 15,
+    };
+
+    public static readonly SimConfig Faulty5 = Faulty3 with { Name = "faulty5", Members = 5, Subscribers = 3 };
+
+    public static readonly SimConfig Partitions5 = new()
+    {
+        Name = "partitions5", Members = 5, DropRate = 0.02, DelayMaxMs = 20, PartitionEveryMs = 200, OneWayLinks = true,
+        CrashEveryMs = 1200, TornWrites = true, FsyncDelayMaxMs = 10,
+    };
+
+    public static readonly SimConfig[] Sweep = [Calm3, Faulty3, Faulty5, Partitions5];
+
+    public static SimConfig ByName(string name) =>
+        Sweep.Concat(NegativeControls).FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown config {name}");
+
+    /// <summary>Harsh faults so that a deliberate bug shows within few seeds.</summary>
+    private static readonly SimConfig Harsh = Faulty3 with
+    {
+        Name = "harsh", CrashEveryMs = 250, FsyncDelayMaxMs = 40, PartitionEveryMs = 250, DropRate = 0.1, FsyncFailureRate = 0,
+    };
+
+    public static readonly SimConfig[] NegativeControls =
+    [
+        Harsh with { Name = "neg-accept-below-promise", AcceptBelowPromise = true },
+        Harsh with { Name = "neg-ack-before-durable", AckBeforeDurable = true },
+        Harsh with { Name = "neg-reuse-ballot", ReuseBallotAfterRestart = true },
+        Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true },
+    ];
+}
