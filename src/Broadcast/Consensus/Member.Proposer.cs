@@ -126,7 +126,12 @@ public sealed partial class Member
             _inFlightBytes -= slot.Batch.Length;
         }
         long before = _commitUpTo;
-        while (_commitUpTo + 1 < _nextInstance && IsChosen(_commitUpTo + 1)) _commitUpTo++;
+        while (_commitUpTo + 1 < _nextInstance && IsChosen(_commitUpTo + 1))
+        {
+            _commitUpTo++;
+            // A re-proposal our learner had already delivered (fetched during phase 1): no delivery will free its slot.
+            if (_commitUpTo < _next) FinishSlot(_commitUpTo);
+        }
         if (_commitUpTo == before) return;
         NoteCommit(_ballot, _commitUpTo);
         TryDeliver();
