@@ -21,6 +21,8 @@ internal sealed class History
     /// <summary>Every published message: id -> (publisher index, seq or 0 for anonymous).</summary>
     public Dictionary<long, (int Publisher, ulong Seq)> Published { get; } = new();
     public long Deliveries { get; private set; }
+    public int Ballots => _prepareBallots.Count;
+    public int Leaders => _acceptValues.Keys.Select(k => k.Ballot).Distinct().Count();
 
     public void Fail(string violation)
     {

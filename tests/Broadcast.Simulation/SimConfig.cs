@@ -17,15 +17,17 @@ internal sealed record SimConfig
     public bool TornWrites { get; init; }
     public double FsyncFailureRate { get; init; }
     public int FsyncDelayMaxMs { get; init; } = 5;
-    public int FaultMs { get; init; } = 2500;
+    public int FaultMs { get; init; } = 5000;
     public int LivenessMs { get; init; } = 8000;
     public int Publishers { get; init; } = 3;
     public int AnonymousPublishers { get; init; } = 1;
-    public int RunsPerPublisher { get; init; } = 30;
+    public int RunsPerPublisher { get; init; } = 60;
     public int Subscribers { get; init; } = 2;
     public int Window { get; init; } = 8;
     public int BatchBytesMax { get; init; } = 2048;
     public int CheckpointEvery { get; init; } = 8;
+    public int PromiseChunkInstances { get; init; } = 4;
+    public long IntakeBytesMax { get; init; } = 1 << 20;
 
     // Negative controls: deliberate bugs switched on in every member.
     public bool AcceptBelowPromise { get; init; }
@@ -38,7 +40,7 @@ internal sealed record SimConfig
     public static readonly SimConfig Faulty3 = new()
     {
         Name = "faulty3", DropRate = 0.05, DuplicateRate = 0.02, DelayMaxMs = 30, PartitionEveryMs = 500, OneWayLinks = true,
-        CrashEveryMs = 600, TornWrites = true, FsyncFailureRate = 0.002, FsyncDelayMaxMs = 15,
+        CrashEveryMs = 400, TornWrites = true, FsyncFailureRate = 0.002, FsyncDelayMaxMs = 15,
     };
 
     public static readonly SimConfig Faulty5 = Faulty3 with { Name = "faulty5", Members = 5, Subscribers = 3 };
@@ -49,7 +51,14 @@ internal sealed record SimConfig
         CrashEveryMs = 1200, TornWrites = true, FsyncDelayMaxMs = 10,
     };
 
-    public static readonly SimConfig[] Sweep = [Calm3, Faulty3, Faulty5, Partitions5];
+    /// <summary>A small window and intake: the pipeline is full most of the time, batches grow, intake overflows.</summary>
+    public static readonly SimConfig Loaded3 = Faulty3 with
+    {
+        Name = "loaded3", Window = 2, Publishers = 6, AnonymousPublishers = 2, RunsPerPublisher = 80, IntakeBytesMax = 600,
+        BatchBytesMax = 600, PromiseChunkInstances = 1, CheckpointEvery = 3,
+    };
+
+    public static readonly SimConfig[] Sweep = [Calm3, Faulty3, Faulty5, Partitions5, Loaded3];
 
     public static SimConfig ByName(string name) =>
         Sweep.Concat(NegativeControls).FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown config {name}");

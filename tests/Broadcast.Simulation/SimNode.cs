@@ -96,7 +96,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in RejectedMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
     public void Send(ushort to, in HeartbeatMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
-    public void Send(ushort to, in FetchMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in FetchMessage m) { _sim.CountFetch(); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
 
     public void Send(ushort to, in FetchReplyMessage m)
     {

@@ -4,7 +4,7 @@ using AtomicBcast.Wire;
 namespace AtomicBcast.Simulation;
 
 /// <summary>The outcome of one simulated run.</summary>
-internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs)
+internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs, string Stats)
 {
     public bool Passed => Violations.Count == 0;
 
@@ -12,7 +12,7 @@ internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> 
         $"SIM_SEED={Seed} SIM_CONFIG={Config} dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Replay";
 
     public override string ToString() => Passed
-        ? $"{Config} seed {Seed}: ok, {Delivered} messages, {Events} events, {EndMs} ms simulated"
+        ? $"{Config} seed {Seed}: ok, {Delivered} messages, {Events} events, {EndMs} ms simulated; {Stats}"
         : $"{Config} seed {Seed}: {Violations.Count} violation(s)\n  {string.Join("\n  ", Violations)}\n  replay: {ReplayCommand}";
 }
 
@@ -35,6 +35,8 @@ internal sealed class Simulation
     private readonly List<SimPublisher> _publishers = new();
     private readonly List<SimSubscriber> _subscribers = new();
     private bool _faults = true;
+    private int _crashes, _fsyncFailures, _partitionChanges, _fetches;
+    private long _sent, _dropped;
 
     public Simulation(SimConfig config, int seed)
     {
@@ -82,17 +84,24 @@ internal sealed class Simulation
             if (!AllDone()) History.Fail(LivenessReport());
             History.Final(_publishers, _subscribers);
         }
+        catch (StopRun)
+        {
+        }
         catch (Exception e) when (e is InvariantViolationException or WireException or InvalidOperationException)
         {
             History.Fail($"at {_clock.NowMs} ms: {e.GetType().Name}: {e.Message}");
         }
-        return new SimResult(_config.Name, _seed, History.Violations, _scheduler.Executed, History.Global.Count, _clock.NowMs);
+        return new SimResult(_config.Name, _seed, History.Violations, _scheduler.Executed, History.Global.Count, _clock.NowMs,
+            $"{_crashes} crashes ({_fsyncFailures} failed fsyncs), {_partitionChanges} partition changes, {_sent} messages sent, {_dropped} dropped, "
+            + $"{History.Ballots} ballots prepared, {History.Leaders} ballots led, {_fetches} fetches");
     }
+
+    private sealed class StopRun : Exception;
 
     private void RunUntil(long untilMs)
     {
         while (_scheduler.RunNext(untilMs) && History.Violations.Count == 0) { }
-        if (History.Violations.Count > 0) throw new InvalidOperationException("stopped at the first violation");
+        if (History.Violations.Count > 0) throw new StopRun();
     }
 
     private void Disconnect(SimSubscriber subscriber)
@@ -136,6 +145,7 @@ internal sealed class Simulation
             NodeId = node.Id, Members = _memberIds, Window = _config.Window, BatchBytesMax = _config.BatchBytesMax,
             CheckpointEveryInstances = _config.CheckpointEvery, HeartbeatMs = 30, ElectionTimeoutMinMs = 150,
             ElectionTimeoutMaxMs = 300, RetransmitMs = 60, FetchTimeoutMs = 60, FetchCountMax = 16,
+            PromiseChunkInstances = _config.PromiseChunkInstances, IntakeBytesMax = _config.IntakeBytesMax,
         };
         var core = new Member(options, node.Disk, node, _clock, new Random(_seed * 7919 + node.Id * 131 + node.Incarnation), recovered);
         core.Switches.AcceptBelowPromise = _config.AcceptBelowPromise;
@@ -158,6 +168,7 @@ internal sealed class Simulation
     private void Crash(SimNode node)
     {
         if (!node.Up) return;
+        _crashes++;
         node.Core!.Halt();
         node.Disk.Crash(_random, _config.TornWrites);
         node.Stop();
@@ -175,6 +186,7 @@ internal sealed class Simulation
     {
         if (!_faults) return;
         int n = _config.Members;
+        _partitionChanges++;
         int choice = _random.Next(_config.OneWayLinks ? 3 : 2);
         if (choice == 0) Array.Clear(_blocked);
         else if (choice == 1)
@@ -208,6 +220,7 @@ internal sealed class Simulation
             node.SyncScheduled = false;
             if (_faults && _random.NextDouble() < _config.FsyncFailureRate)
             {
+                _fsyncFailures++;
                 Crash(node);
                 return;
             }
@@ -217,7 +230,12 @@ internal sealed class Simulation
 
     public void Transmit(ushort from, ushort to, Action<Member> deliver)
     {
-        if (_faults && (_blocked[from, to] || _random.NextDouble() < _config.DropRate)) return;
+        _sent++;
+        if (_faults && (_blocked[from, to] || _random.NextDouble() < _config.DropRate))
+        {
+            _dropped++;
+            return;
+        }
         int copies = _faults && _random.NextDouble() < _config.DuplicateRate ? 2 : 1;
         for (int i = 0; i < copies; i++)
             _scheduler.After(_random.Next(_config.DelayMinMs, _config.DelayMaxMs + 1), () =>
@@ -225,6 +243,8 @@ internal sealed class Simulation
                 if (Nodes[to - 1].Core is { } core) deliver(core);
             });
     }
+
+    public void CountFetch() => _fetches++;
 
     public void SendPublish(SimPublisher publisher, ushort target, PlannedRun run)
     {

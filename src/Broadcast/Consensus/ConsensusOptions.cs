@@ -42,6 +42,9 @@ public sealed class ConsensusOptions
     /// <summary>A producer not seen for this many instances is dropped from the table (checked at checkpoints).</summary>
     public long ProducerIdleInstancesMax { get; init; } = 1L << 40;
 
+    /// <summary>Instances covered by one promise chunk (so at most this many records per chunk).</summary>
+    public int PromiseChunkInstances { get; init; } = Limits.PromiseChunkRecordsMax;
+
     public int Quorum => Members.Length / 2 + 1;
 
     internal void Validate()
@@ -52,6 +55,7 @@ public sealed class ConsensusOptions
         Invariant.Require(Window > 0 && BatchBytesMax > Limits.BatchHeaderBytes + Limits.RunHeaderBytes, "window and batch size");
         Invariant.Require(BatchBytesMax <= Limits.BatchBytesMax, "BatchBytesMax above Limits.BatchBytesMax");
         Invariant.Require(ElectionTimeoutMinMs > HeartbeatMs && ElectionTimeoutMaxMs > ElectionTimeoutMinMs, "election timeouts");
+        Invariant.Require(PromiseChunkInstances is > 0 and <= Limits.PromiseChunkRecordsMax, "promise chunk size");
         Invariant.Require(CheckpointEveryInstances > 0 && RetainedInstances > 0, "checkpoint and retention");
     }
 }

@@ -127,12 +127,12 @@ public sealed partial class Member
 
     /// <summary>
     /// Streams the accepted records from <paramref name="fromInstance"/> in chunks. Chunk k covers the instance span
-    /// [from + k*C, from + (k+1)*C) with C = <see cref="Limits.PromiseChunkRecordsMax"/>; the last chunk covers the rest.
+    /// [from + k*C, from + (k+1)*C) with C = <see cref="ConsensusOptions.PromiseChunkInstances"/>; the last chunk covers the rest.
     /// The candidate takes chunks only in order (FromInstance tells which), so a lost chunk can never be skipped.
     /// </summary>
     private void AnswerPromise(ushort to, Ballot ballot, long fromInstance)
     {
-        const int span = Limits.PromiseChunkRecordsMax;
+        int span = _options.PromiseChunkInstances;
         long maxAccepted = _maxAccepted;
         for (long chunkStart = fromInstance; ; chunkStart += span)
         {

@@ -134,7 +134,7 @@ public sealed partial class Member
         int index = MemberIndex(from);
         if ((_p1Done & (1UL << index)) != 0 || m.FromInstance != _p1Expected[index]) return;
         foreach (var record in m.Records) MergePromised(m, record);
-        _p1Expected[index] = m.FromInstance + Limits.PromiseChunkRecordsMax;
+        _p1Expected[index] = m.FromInstance + _options.PromiseChunkInstances;
         if (!m.Last) return;
         _p1Done |= 1UL << index;
         if (BitOperations.PopCount(_p1Done) >= _quorum) BecomeLeader();
@@ -143,7 +143,7 @@ public sealed partial class Member
     /// <summary>Keeps, per instance, the value with the highest accepted ballot.</summary>
     private void MergePromised(in PromiseMessage m, in PromiseRecord record)
     {
-        Invariant.Require(record.Instance >= m.FromInstance && (m.Last || record.Instance < m.FromInstance + Limits.PromiseChunkRecordsMax),
+        Invariant.Require(record.Instance >= m.FromInstance && (m.Last || record.Instance < m.FromInstance + _options.PromiseChunkInstances),
             "promise record outside its chunk");
         Invariant.Require(record.AcceptedBallot < _ballot, "promise reports an accept at or above the candidate's ballot");
         if (_p1Records.TryGetValue(record.Instance, out var held))
