@@ -1,0 +1,35 @@
+using AtomicBcast.Consensus;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Tests.Consensus;
+
+public sealed class ProducerTableTests
+{
+    [Fact]
+    public void NextSeqIsDeliveredRetriesAreDuplicatesGapsAreOutOfSequence()
+    {
+        var table = new ProducerTable();
+        Assert.Equal(RunOutcome.Delivered, table.Apply(new RunHeader(7, 1, 3, 3), 0, out ulong expected));
+        Assert.Equal(4UL, expected);
+        Assert.Equal(RunOutcome.Duplicate, table.Apply(new RunHeader(7, 1, 3, 3), 1, out _));
+        Assert.Equal(RunOutcome.OutOfSequence, table.Apply(new RunHeader(7, 6, 1, 1), 1, out expected));
+        Assert.Equal(4UL, expected);
+        Assert.Equal(RunOutcome.OutOfSequence, table.Apply(new RunHeader(8, 2, 1, 1), 1, out expected));
+        Assert.Equal(1UL, expected);
+        Assert.Equal(RunOutcome.Delivered, table.Apply(new RunHeader(0, 99, 1, 1), 1, out _));
+        Assert.Equal(1, table.Count);
+    }
+
+    [Fact]
+    public void SnapshotRestoresAndIdleProducersExpireByInstance()
+    {
+        var table = new ProducerTable();
+        table.Apply(new RunHeader(1, 1, 1, 1), 10, out _);
+        table.Apply(new RunHeader(2, 1, 1, 1), 500, out _);
+        var copy = new ProducerTable();
+        copy.Restore(table.Snapshot());
+        Assert.Equal(RunOutcome.Duplicate, copy.Apply(new RunHeader(1, 1, 1, 1), 600, out _));
+        copy.Expire(600, idleInstancesMax: 200);
+        Assert.Equal([2UL], copy.Snapshot().Select(e => e.ProducerId));
+    }
+}
