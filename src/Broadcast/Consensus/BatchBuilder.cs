@@ -17,7 +17,8 @@ internal static class BatchBuilder
         int total = Limits.BatchHeaderBytes, runs = 0, messages = 0;
         foreach (var run in intake)
         {
-            if (runs > 0 && total + run.Run.Length > batchBytesMax) break;
+            // Deliveries name skipped runs by a u16 index, so a batch holds at most ushort.MaxValue runs.
+            if (runs > 0 && (total + run.Run.Length > batchBytesMax || runs == ushort.MaxValue)) break;
             total += run.Run.Length;
             messages += run.MessageCount;
             runs++;
