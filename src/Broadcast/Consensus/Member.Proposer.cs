@@ -51,10 +51,7 @@ public sealed partial class Member
 
     private void OnPublish(long client, in PublishMessage m)
     {
-        var header = RunHeader.Read(m.Run.Span);
-        if (header.ProducerId != m.ProducerId || header.FirstSeq != m.FirstSeq || header.Count != m.Count
-            || header.Bytes + Limits.RunHeaderBytes != m.Run.Length || m.Run.Length + Limits.BatchHeaderBytes > _options.BatchBytesMax)
-            WireException.Throw("publish run disagrees with its header or exceeds the batch limit");
+        RunValidator.Validate(m);
         PublishStatus refusal = _role != Role.Leader ? PublishStatus.NotLeader
             : _intakeBytes + m.Run.Length > _options.IntakeBytesMax ? PublishStatus.Overloaded : 0;
         if (refusal != 0)

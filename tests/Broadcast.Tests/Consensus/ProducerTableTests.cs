@@ -33,3 +33,31 @@ public sealed class ProducerTableTests
         Assert.Equal([2UL], copy.Snapshot().Select(e => e.ProducerId));
     }
 }
+
+public sealed class RunValidatorTests
+{
+    [Fact]
+    public void WellFormedRunPasses()
+    {
+        var run = BatchBuffer.CopyOf(TestHost.Run(5, 1, 3));
+        RunValidator.Validate(new PublishMessage(5, 1, 3, run));
+    }
+
+    [Theory]
+    [InlineData(6, 1, 3)]
+    [InlineData(5, 2, 3)]
+    [InlineData(5, 1, 2)]
+    public void FieldsThatDisagreeWithTheHeaderAreRejected(int producer, int firstSeq, int count)
+    {
+        var run = BatchBuffer.CopyOf(TestHost.Run(5, 1, 3));
+        Assert.Throws<WireException>(() => RunValidator.Validate(new PublishMessage((ulong)producer, (ulong)firstSeq, count, run)));
+    }
+
+    [Fact]
+    public void MessageLengthsThatDisagreeWithTheRunAreRejected()
+    {
+        var bytes = TestHost.Run(5, 1, 3);
+        bytes[Limits.RunHeaderBytes] = 2; // first message claims 2 bytes: the messages no longer tile the run
+        Assert.Throws<WireException>(() => RunValidator.Validate(new PublishMessage(5, 1, 3, BatchBuffer.CopyOf(bytes))));
+    }
+}
