@@ -9,6 +9,11 @@ internal sealed record SimConfig
     public double DuplicateRate { get; init; }
     public int DelayMinMs { get; init; } = 1;
     public int DelayMaxMs { get; init; } = 10;
+    /// <summary>Share of messages held back much longer (stale messages arriving after leader changes).</summary>
+    public double LongDelayRate { get; init; }
+    public int LongDelayMaxMs { get; init; } = 400;
+    /// <summary>Chance that a member crashes right after sending a message (crash between effects of one event).</summary>
+    public double CrashAfterSendRate { get; init; }
     /// <summary>Mean time between partition changes during the fault phase (0: none).</summary>
     public int PartitionEveryMs { get; init; }
     public bool OneWayLinks { get; init; }
@@ -41,6 +46,7 @@ internal sealed record SimConfig
     {
         Name = "faulty3", DropRate = 0.05, DuplicateRate = 0.02, DelayMaxMs = 30, PartitionEveryMs = 500, OneWayLinks = true,
         CrashEveryMs = 400, TornWrites = true, FsyncFailureRate = 0.002, FsyncDelayMaxMs = 15,
+        LongDelayRate = 0.02, CrashAfterSendRate = 0.0005,
     };
 
     public static readonly SimConfig Faulty5 = Faulty3 with { Name = "faulty5", Members = 5, Subscribers = 3 };
@@ -48,7 +54,7 @@ internal sealed record SimConfig
     public static readonly SimConfig Partitions5 = new()
     {
         Name = "partitions5", Members = 5, DropRate = 0.02, DelayMaxMs = 20, PartitionEveryMs = 200, OneWayLinks = true,
-        CrashEveryMs = 1200, TornWrites = true, FsyncDelayMaxMs = 10,
+        CrashEveryMs = 1200, TornWrites = true, FsyncDelayMaxMs = 10, LongDelayRate = 0.05,
     };
 
     /// <summary>A small window and intake: the pipeline is full most of the time, batches grow, intake overflows.</summary>

@@ -178,7 +178,9 @@ internal sealed class Simulation
     private void CrashSomeone()
     {
         if (!_faults) return;
-        Crash(Nodes[_random.Next(Nodes.Length)]);
+        // Half the crashes hit the leader: leader changes are where Paxos earns its keep.
+        var leader = Nodes.FirstOrDefault(n => n.Core is { IsLeader: true });
+        Crash(leader is not null && _random.Next(2) == 0 ? leader : Nodes[_random.Next(Nodes.Length)]);
         _scheduler.After(Interval(_config.CrashEveryMs), CrashSomeone);
     }
 
@@ -238,13 +240,23 @@ internal sealed class Simulation
         }
         int copies = _faults && _random.NextDouble() < _config.DuplicateRate ? 2 : 1;
         for (int i = 0; i < copies; i++)
-            _scheduler.After(_random.Next(_config.DelayMinMs, _config.DelayMaxMs + 1), () =>
+            _scheduler.After(Delay(), () =>
             {
                 if (Nodes[to - 1].Core is { } core) deliver(core);
             });
+        // A crash between two effects of one event: the rest of the event's effects are lost with the member.
+        if (_faults && _random.NextDouble() < _config.CrashAfterSendRate)
+        {
+            var sender = Nodes[from - 1];
+            _scheduler.After(0, () => Crash(sender));
+        }
     }
 
     public void CountFetch() => _fetches++;
+
+    private int Delay() => _faults && _random.NextDouble() < _config.LongDelayRate
+        ? _random.Next(_config.DelayMaxMs, _config.LongDelayMaxMs + 1)
+        : _random.Next(_config.DelayMinMs, _config.DelayMaxMs + 1);
 
     public void SendPublish(SimPublisher publisher, ushort target, PlannedRun run)
     {

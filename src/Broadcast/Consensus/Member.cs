@@ -147,8 +147,8 @@ public sealed partial class Member
         }
         foreach (var c in state.Chosen)
         {
-            // Kept also below the checkpoint: they serve peers' fetches.
-            if (!_chosen.TryAdd(c.Instance, new ChosenValue(c.Ballot, c.Batch, Logged: true)))
+            // Kept also below the checkpoint (within the retention): they serve peers' fetches.
+            if (c.Instance < _next - _options.RetainedInstances || !_chosen.TryAdd(c.Instance, new ChosenValue(c.Ballot, c.Batch, Logged: true)))
             {
                 c.Batch.Release();
                 continue;
