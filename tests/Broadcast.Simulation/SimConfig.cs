@@ -64,21 +64,29 @@ internal sealed record SimConfig
         BatchBytesMax = 600, PromiseChunkInstances = 1, CheckpointEvery = 3,
     };
 
-    public static readonly SimConfig[] Sweep = [Calm3, Faulty3, Faulty5, Partitions5, Loaded3];
 
     public static SimConfig ByName(string name) =>
         Sweep.Concat(NegativeControls).FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown config {name}");
 
     /// <summary>Harsh faults so that a deliberate bug shows within few seeds.</summary>
-    private static readonly SimConfig Harsh = Faulty3 with
+    public static readonly SimConfig Harsh = Faulty3 with
     {
         Name = "harsh", CrashEveryMs = 250, FsyncDelayMaxMs = 40, PartitionEveryMs = 250, DropRate = 0.1, FsyncFailureRate = 0,
     };
 
+    /// <summary>The sweep includes the negative controls' own fault settings without the bugs: a control counts as
+    /// caught only because these pass.</summary>
+    public static readonly SimConfig[] Sweep =
+    [
+        Calm3, Faulty3, Faulty5, Partitions5, Loaded3, Harsh,
+        Harsh with { Name = "harsh-slow-sync", FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
+    ];
+
     public static readonly SimConfig[] NegativeControls =
     [
         Harsh with { Name = "neg-accept-below-promise", AcceptBelowPromise = true },
-        Harsh with { Name = "neg-ack-before-durable", AckBeforeDurable = true },
+        // Needs a crash to lose an acked accept before its sync: slow syncs, frequent crashes.
+        Harsh with { Name = "neg-ack-before-durable", AckBeforeDurable = true, FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
         Harsh with { Name = "neg-reuse-ballot", ReuseBallotAfterRestart = true },
         Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true },
     ];
