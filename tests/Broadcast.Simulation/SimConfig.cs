@@ -39,6 +39,7 @@ internal sealed record SimConfig
     public bool AckBeforeDurable { get; init; }
     public bool ReuseBallotAfterRestart { get; init; }
     public bool DeliverUnchosen { get; init; }
+    public bool NoRetransmit { get; init; }
 
     public static readonly SimConfig Calm3 = new() { Name = "calm3", DropRate = 0.01, CrashEveryMs = 3000 };
 
@@ -89,5 +90,6 @@ internal sealed record SimConfig
         Harsh with { Name = "neg-ack-before-durable", AckBeforeDurable = true, FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
         Harsh with { Name = "neg-reuse-ballot", ReuseBallotAfterRestart = true },
         Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true },
+        Harsh with { Name = "neg-no-retransmit", NoRetransmit = true },
     ];
 }

@@ -152,6 +152,7 @@ internal sealed class Simulation
         core.Switches.AckBeforeDurable = _config.AckBeforeDurable;
         core.Switches.ReuseBallotAfterRestart = _config.ReuseBallotAfterRestart;
         core.Switches.DeliverUnchosen = _config.DeliverUnchosen;
+        core.Switches.NoRetransmit = _config.NoRetransmit;
         History.CheckRestart(node.Id, core.Promised);
         node.Start(core);
         int incarnation = node.Incarnation;

@@ -18,5 +18,8 @@ internal sealed class FaultSwitches
     /// <summary>The learner delivers whatever accept it holds for an instance known chosen, whatever its ballot.</summary>
     public bool DeliverUnchosen;
 
-    public bool Any => AcceptBelowPromise || AckBeforeDurable || ReuseBallotAfterRestart || DeliverUnchosen;
+    /// <summary>The leader never resends a lost Accept (a liveness bug: proves the liveness check bites).</summary>
+    public bool NoRetransmit;
+
+    public bool Any => AcceptBelowPromise || AckBeforeDurable || ReuseBallotAfterRestart || DeliverUnchosen || NoRetransmit;
 }

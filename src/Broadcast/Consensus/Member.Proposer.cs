@@ -151,7 +151,7 @@ public sealed partial class Member
         for (long i = _commitUpTo + 1; i < _nextInstance && _role == Role.Leader; i++)
         {
             var slot = _slots[i & _windowMask];
-            if (slot.Instance != i || slot.Chosen || slot.Batch is null || now - slot.SentMs < _options.RetransmitMs) continue;
+            if (slot.Instance != i || slot.Chosen || slot.Batch is null || now - slot.SentMs < _options.RetransmitMs || Switches.NoRetransmit) continue;
             slot.SentMs = now;
             var message = new AcceptMessage(_ballot, i, _commitUpTo, slot.Batch);
             for (int k = 0; k < _members.Length; k++)
