@@ -5,7 +5,7 @@ namespace AtomicBcast.Simulation;
 
 /// <summary>
 /// The seed sweep, exact replay of one seed, and the negative controls.
-/// Longer local sweep: SIM_SEEDS=20000 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Sweep
+/// Longer local sweep: SIM_SEEDS=100000 SIM_FIRST_SEED=1000001 SIM_MINUTES=15 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Sweep
 /// Replay one run:     SIM_SEED=123 SIM_CONFIG=faulty3 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Replay
 /// </summary>
 public sealed class SimulationTests(ITestOutputHelper output)
@@ -24,14 +24,19 @@ public sealed class SimulationTests(ITestOutputHelper output)
         var failures = new System.Collections.Concurrent.ConcurrentBag<SimResult>();
         long delivered = 0, events = 0;
         var watch = Stopwatch.StartNew();
-        Parallel.For(0, seeds, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        // SIM_MINUTES caps a long local sweep: no new seed starts after it (the CI default of 2,000 seeds takes well under it).
+        var budget = TimeSpan.FromMinutes(EnvInt("SIM_MINUTES", 30));
+        int ran = 0;
+        Parallel.For(0, seeds, new ParallelOptions { MaxDegreeOfParallelism = 2 }, (i, state) =>
         {
+            if (watch.Elapsed > budget) { state.Stop(); return; }
+            Interlocked.Increment(ref ran);
             var result = Simulation.Run(configs[i % configs.Length], firstSeed + i);
             Interlocked.Add(ref delivered, result.Delivered);
             Interlocked.Add(ref events, result.Events);
             if (!result.Passed) failures.Add(result);
         });
-        output.WriteLine($"{seeds} seeds over {configs.Length} configurations: {failures.Count} failed, {delivered} messages delivered, {events} events, {watch.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"{ran} of {seeds} seeds over {configs.Length} configurations: {failures.Count} failed, {delivered} messages delivered, {events} events, {watch.Elapsed.TotalSeconds:F1} s");
         foreach (var failure in failures.OrderBy(f => f.Seed).Take(10)) output.WriteLine(failure.ToString());
         Assert.True(failures.IsEmpty, string.Join("\n", failures.OrderBy(f => f.Seed).Take(5)));
     }

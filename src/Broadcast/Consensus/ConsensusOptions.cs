@@ -34,7 +34,7 @@ public sealed class ConsensusOptions
     public int FetchBytesMax { get; init; } = 8 << 20;
 
     /// <summary>Chosen values kept in memory behind the delivery point, to serve fetches (the log keeps the rest).</summary>
-    public long RetainedInstances { get; init; } = 1 << 20;
+    public long RetainedInstances { get; init; } = 1 << 14;
 
     /// <summary>A commit checkpoint (position + producer table) is written every this many delivered instances.</summary>
     public int CheckpointEveryInstances { get; init; } = 64;
