@@ -13,6 +13,7 @@ internal sealed class History
     private readonly Dictionary<(ulong Ballot, long Instance), (uint Crc, int Length)> _acceptValues = new();
     private readonly Dictionary<ulong, (ushort Node, int Incarnation)> _prepareBallots = new();
     private readonly Dictionary<ushort, Ballot> _maxPromise = new();
+    private readonly Dictionary<ushort, Ballot> _maxAccepted = new();
     private readonly Dictionary<long, (uint Crc, int Length, long FirstPosition)> _instances = new();
 
     public IReadOnlyList<string> Violations => _violations;
@@ -36,11 +37,11 @@ internal sealed class History
             Fail($"ballot {ballot} prepared by member {node} incarnation {incarnation} after {_prepareBallots[ballot.Value]}: ballot reused");
     }
 
-    /// <summary>Promises never go down, across restarts too.</summary>
+    /// <summary>Promises never go down, across restarts too; and an acceptor never promises below a ballot it accepted.</summary>
     public void OnPromise(ushort node, Ballot ballot)
     {
-        if (_maxPromise.TryGetValue(node, out var max) && ballot < max)
-            Fail($"member {node} promised {ballot} after promising {max}: promise went down");
+        var floor = Ballot.Max(_maxPromise.GetValueOrDefault(node), _maxAccepted.GetValueOrDefault(node));
+        if (ballot < floor) Fail($"member {node} promised {ballot} after promising or accepting {floor}: promise went down");
         else _maxPromise[node] = ballot;
     }
 
@@ -49,12 +50,15 @@ internal sealed class History
     {
         if (_maxPromise.TryGetValue(node, out var max) && ballot < max)
             Fail($"member {node} sent Accepted at {ballot} after promising {max}: accepted below its promise");
+        _maxAccepted[node] = Ballot.Max(_maxAccepted.GetValueOrDefault(node), ballot);
     }
 
+    /// <summary>What a member answered before a crash binds it after the restart.</summary>
     public void CheckRestart(ushort node, Ballot recovered)
     {
-        if (_maxPromise.TryGetValue(node, out var max) && recovered < max)
-            Fail($"member {node} restarted with promise {recovered} below the {max} it had promised: promise went down across a restart");
+        var floor = Ballot.Max(_maxPromise.GetValueOrDefault(node), _maxAccepted.GetValueOrDefault(node));
+        if (recovered < floor)
+            Fail($"member {node} restarted with promise {recovered} below the {floor} it had promised or accepted: promise went down across a restart");
     }
 
     /// <summary>One ballot proposes one value per instance.</summary>
