@@ -49,11 +49,12 @@ internal sealed class SimNode : IConsensusOutput
         if (!SyncScheduled && Up) _sim.ScheduleSync(this);
     }
 
-    public void Send(ushort to, in PreVoteMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
-    public void Send(ushort to, in PreVoteReplyMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in PreVoteMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in PreVoteReplyMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
 
     public void Send(ushort to, in PrepareMessage m)
     {
+        _sim.Trace($"m{Id}->m{to} PrepareMessage {m.Ballot} " + Describe(m));
         _sim.History.OnPrepare(Id, Incarnation, m.Ballot);
         var c = m;
         _sim.Transmit(Id, to, core => core.Receive(Id, c));
@@ -61,6 +62,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in PromiseMessage m)
     {
+        _sim.Trace($"m{Id}->m{to} PromiseMessage {m.Ballot} " + Describe(m));
         _sim.History.OnPromise(Id, m.Ballot);
         var ballot = m.Ballot;
         long from = m.FromInstance;
@@ -76,6 +78,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in AcceptMessage m)
     {
+        _sim.Trace($"m{Id}->m{to} AcceptMessage {m.Ballot} " + Describe(m));
         _sim.History.OnAccept(m.Ballot, m.Instance, m.Batch.Span);
         var c = m;
         var bytes = m.Batch.Span.ToArray();
@@ -89,17 +92,19 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in AcceptedMessage m)
     {
+        _sim.Trace($"m{Id}->m{to} AcceptedMessage {m.Ballot} " + Describe(m));
         _sim.History.OnAccepted(Id, m.Ballot);
         var c = m;
         _sim.Transmit(Id, to, core => core.Receive(Id, c));
     }
 
-    public void Send(ushort to, in RejectedMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
-    public void Send(ushort to, in HeartbeatMessage m) { var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
-    public void Send(ushort to, in FetchMessage m) { _sim.CountFetch(); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in RejectedMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in HeartbeatMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in FetchMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); _sim.CountFetch(); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
 
     public void Send(ushort to, in FetchReplyMessage m)
     {
+        _sim.Trace($"m{Id}->m{to} FetchReplyMessage {m.Ballot} " + Describe(m));
         var c = m;
         var bytes = m.Batch?.Span.ToArray();
         _sim.Transmit(Id, to, core =>
@@ -110,7 +115,17 @@ internal sealed class SimNode : IConsensusOutput
         });
     }
 
+    private static string Describe(in PrepareMessage m) => $"from {m.FromInstance}";
+    private static string Describe(in PromiseMessage m) => $"chunk {m.FromInstance} last {m.Last} records {string.Join(",", m.Records.Select(r => $"{r.Instance}@{r.AcceptedBallot}"))}";
+    private static string Describe(in AcceptMessage m) => $"instance {m.Instance} commit {m.CommitUpTo} len {m.Batch.Length}";
+    private static string Describe(in AcceptedMessage m) => $"{m.FirstInstance}..{m.LastInstance}";
+    private static string Describe(in FetchReplyMessage m) => $"instance {m.Instance} {m.Status}";
+
     public void Ack(long client, in PublishAckMessage ack) => _sim.AckToPublisher(Id, (int)client, ack);
 
-    public void Deliver(in DeliverMessage delivery) => _sim.History.OnDeliver(this, delivery);
+    public void Deliver(in DeliverMessage delivery)
+    {
+        _sim.Trace($"m{Id} deliver instance {delivery.Instance} at {delivery.FirstPosition}");
+        _sim.History.OnDeliver(this, delivery);
+    }
 }

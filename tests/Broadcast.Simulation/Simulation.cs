@@ -50,9 +50,22 @@ internal sealed class Simulation
     }
 
     public SimNode[] Nodes { get; }
+
+    /// <summary>SIM_TRACE=1: every message and fault, for debugging one replayed seed.</summary>
+    public List<string>? TraceLog { get; } = Environment.GetEnvironmentVariable("SIM_TRACE") == "1" ? new() : null;
+
+    public void Trace(string line) => TraceLog?.Add($"{_clock.NowMs,6} {line}");
     public History History { get; } = new();
 
     public static SimResult Run(SimConfig config, int seed) => new Simulation(config, seed).Run();
+
+    public static SimResult Run(SimConfig config, int seed, out List<string>? trace)
+    {
+        var simulation = new Simulation(config, seed);
+        var result = simulation.Run();
+        trace = simulation.TraceLog;
+        return result;
+    }
 
     public SimResult Run()
     {
@@ -154,6 +167,7 @@ internal sealed class Simulation
         core.Switches.DeliverUnchosen = _config.DeliverUnchosen;
         core.Switches.NoRetransmit = _config.NoRetransmit;
         History.CheckRestart(node.Id, core.Promised);
+        Trace($"start m{node.Id} promised {core.Promised} next {core.NextInstance}");
         node.Start(core);
         int incarnation = node.Incarnation;
         _scheduler.After(_random.Next(TickMs), Tick);
@@ -169,6 +183,7 @@ internal sealed class Simulation
     private void Crash(SimNode node)
     {
         if (!node.Up) return;
+        Trace($"crash m{node.Id}");
         _crashes++;
         node.Core!.Halt();
         node.Disk.Crash(_random, _config.TornWrites);

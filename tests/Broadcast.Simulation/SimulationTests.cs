@@ -46,9 +46,10 @@ public sealed class SimulationTests(ITestOutputHelper output)
     {
         int seed = EnvInt("SIM_SEED", 1);
         var config = SimConfig.ByName(Environment.GetEnvironmentVariable("SIM_CONFIG") ?? "faulty3");
-        var result = Simulation.Run(config, seed);
+        var result = Simulation.Run(config, seed, out var trace);
         var again = Simulation.Run(config, seed);
         output.WriteLine(result.ToString());
+        if (trace is not null) File.WriteAllLines(Path.Combine(Path.GetTempPath(), $"sim-{config.Name}-{seed}.trace"), trace);
         Assert.True(result.Passed, result.ToString());
         Assert.Equal((result.Events, result.Delivered, result.EndMs), (again.Events, again.Delivered, again.EndMs));
         Assert.True(result.Delivered > 0, "nothing was delivered");

@@ -122,6 +122,17 @@ public sealed partial class Member
             slot.Chosen = true;
             _inFlightBytes -= slot.Batch.Length;
         }
+        if (!AdvanceCommit()) return;
+        TryDeliver();
+        long proposed = _nextInstance;
+        Pump();
+        // Nothing new went out to carry the commit: advertise it now rather than at the next heartbeat.
+        if (_role == Role.Leader && _nextInstance == proposed) BroadcastHeartbeat(NowMs);
+    }
+
+    /// <summary>Moves the leader's commit over every instance now known chosen; true if it moved.</summary>
+    private bool AdvanceCommit()
+    {
         long before = _commitUpTo;
         while (_commitUpTo + 1 < _nextInstance && IsChosen(_commitUpTo + 1))
         {
@@ -129,13 +140,9 @@ public sealed partial class Member
             // A re-proposal our learner had already delivered (fetched during phase 1): no delivery will free its slot.
             if (_commitUpTo < _next) FinishSlot(_commitUpTo);
         }
-        if (_commitUpTo == before) return;
+        if (_commitUpTo == before) return false;
         NoteCommit(_ballot, _commitUpTo);
-        TryDeliver();
-        long proposed = _nextInstance;
-        Pump();
-        // Nothing new went out to carry the commit: advertise it now rather than at the next heartbeat.
-        if (_role == Role.Leader && _nextInstance == proposed) BroadcastHeartbeat(NowMs);
+        return true;
     }
 
     /// <summary>Chosen by a majority of Accepted, or already delivered (so known chosen some other way).</summary>
@@ -147,7 +154,12 @@ public sealed partial class Member
 
     private void LeaderTick(long now)
     {
-        if (now - _lastHeartbeatMs >= _options.HeartbeatMs) BroadcastHeartbeat(now);
+        // Re-proposals our learner delivered by fetch (during or after phase 1) are chosen without our Accepted
+        // majority, and their slots no longer retransmit: the commit must move over them here.
+        bool advanced = AdvanceCommit();
+        if (advanced) TryDeliver();
+        if (_role != Role.Leader) return;
+        if (advanced || now - _lastHeartbeatMs >= _options.HeartbeatMs) BroadcastHeartbeat(now);
         for (long i = _commitUpTo + 1; i < _nextInstance && _role == Role.Leader; i++)
         {
             var slot = _slots[i & _windowMask];
