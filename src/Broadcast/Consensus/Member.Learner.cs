@@ -79,6 +79,9 @@ public sealed partial class Member
     {
         var header = BatchCodec.Verify(value.Batch.Span);
         long firstPosition = _nextPosition;
+        // Only a value carrying our ballot is our proposal (one ballot, one value per instance): a value a newer
+        // leader chose for this instance, learned by fetch, must not answer the publishers of ours.
+        bool ours = _role == Role.Leader && value.Ballot == _ballot;
         _skippedRuns.Clear();
         int runIndex = 0;
         foreach (var run in BatchCodec.EnumerateRuns(value.Batch.Span))
@@ -87,7 +90,7 @@ public sealed partial class Member
             long position = _nextPosition;
             if (outcome == RunOutcome.Delivered) _nextPosition += run.Count;
             else _skippedRuns.Add((ushort)runIndex);
-            AckRun(instance, runIndex, run, outcome, position, expectedSeq);
+            if (ours) AckRun(instance, runIndex, run, outcome, position, expectedSeq);
             runIndex++;
         }
         Invariant.Require(runIndex == header.RunCount, "batch run count disagrees with its runs");
