@@ -94,7 +94,7 @@ internal sealed class Simulation
             EndFaults();
             long deadline = _config.FaultMs + _config.LivenessMs;
             while (!AllDone() && _clock.NowMs < deadline) RunUntil(Math.Min(deadline, _clock.NowMs + 100));
-            if (!AllDone()) History.Fail(LivenessReport());
+            if (!AllDone() && _config.CheckLiveness) History.Fail(LivenessReport());
             History.Final(_publishers, _subscribers);
         }
         catch (StopRun)
@@ -159,6 +159,7 @@ internal sealed class Simulation
             CheckpointEveryInstances = _config.CheckpointEvery, HeartbeatMs = 30, ElectionTimeoutMinMs = 150,
             ElectionTimeoutMaxMs = 300, RetransmitMs = 60, FetchTimeoutMs = 60, FetchCountMax = 16,
             PromiseChunkInstances = _config.PromiseChunkInstances, IntakeBytesMax = _config.IntakeBytesMax,
+            RetainedInstances = _config.RetainedInstances,
         };
         var core = new Member(options, node.Disk, node, _clock, new Random(_seed * 7919 + node.Id * 131 + node.Incarnation), recovered);
         core.Switches.AcceptBelowPromise = _config.AcceptBelowPromise;
