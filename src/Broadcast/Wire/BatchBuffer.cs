@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using Microsoft.Extensions.ObjectPool;
 
 namespace AtomicBcast.Wire;
 
@@ -13,18 +14,27 @@ namespace AtomicBcast.Wire;
 ///   exactly once per reference. The last release returns the array to the pool.
 /// - Immutable once published: write through <see cref="WritableSpan"/> only before handing it to anyone.
 /// - Thread-safe counting: the node's loop, senders and the log's flusher may release concurrently.
+/// - Pooled twice: the bytes go back to the array pool and the object itself to an object pool, so a steady
+///   stream of batches allocates nothing. A holder must never touch a buffer after its own last Release: the
+///   object may already carry another batch.
 /// </summary>
 public sealed class BatchBuffer
 {
-    private byte[] _array;
+    // Enough idle objects for every instance of a full window plus what senders and the log still hold.
+    private const int PooledObjectsMax = 8192;
+    private static readonly ObjectPool<BatchBuffer> s_pool =
+        new DefaultObjectPool<BatchBuffer>(new PoolPolicy(), PooledObjectsMax);
+
+    private byte[] _array = [];
     private int _length;
     private int _references;
 
-    private BatchBuffer(byte[] array, int length)
+    private BatchBuffer() { }
+
+    private sealed class PoolPolicy : IPooledObjectPolicy<BatchBuffer>
     {
-        _array = array;
-        _length = length;
-        _references = 1;
+        public BatchBuffer Create() => new();
+        public bool Return(BatchBuffer buffer) => buffer._references == 0;
     }
 
     /// <summary>A buffer of exactly <paramref name="length"/> bytes, holding one reference.</summary>
@@ -32,7 +42,12 @@ public sealed class BatchBuffer
     {
         if ((uint)length > Limits.FrameBytesMax)
             throw new ArgumentOutOfRangeException(nameof(length), length, "batch larger than Limits.FrameBytesMax");
-        return new BatchBuffer(ArrayPool<byte>.Shared.Rent(Math.Max(length, 1)), length);
+        var buffer = s_pool.Get();
+        Debug.Assert(buffer._references == 0 && buffer._array.Length == 0, "pooled buffer still in use");
+        buffer._array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        buffer._length = length;
+        buffer._references = 1;
+        return buffer;
     }
 
     /// <summary>A buffer holding a copy of <paramref name="bytes"/>, with one reference.</summary>
@@ -77,6 +92,7 @@ public sealed class BatchBuffer
             _array = [];
             _length = 0;
             ArrayPool<byte>.Shared.Return(array);
+            s_pool.Return(this);
         }
     }
 }
