@@ -80,7 +80,7 @@ public sealed partial class Member
             }
             else if (_intake.Count > 0)
             {
-                batch = BatchBuilder.Build(_intake, _options.BatchBytesMax, slot.Clients, out long bytes);
+                batch = IntakePacker.Build(_intake, _options.BatchBytesMax, slot.Clients, out long bytes);
                 _intakeBytes -= bytes;
             }
             else break;

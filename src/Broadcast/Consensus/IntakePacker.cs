@@ -7,10 +7,11 @@ internal readonly record struct IntakeRun(long Client, BatchBuffer Run, int Mess
 
 /// <summary>
 /// Packs queued publisher runs into one batch: header + runs copied back to back, CRC sealed.
-/// The one place the core builds batches; the wire layer's builder can replace it without touching the rest.
+/// The one place the core builds batches. It copies each run once, straight into the final buffer, which is why it
+/// does not go through Wire.BatchBuilder (a scratch copy, then a sealed copy); it does not compress.
 /// Takes at least one run, then more while the batch stays within <c>batchBytesMax</c>.
 /// </summary>
-internal static class BatchBuilder
+internal static class IntakePacker
 {
     public static BatchBuffer Build(Queue<IntakeRun> intake, int batchBytesMax, List<long> clients, out long intakeBytes)
     {
