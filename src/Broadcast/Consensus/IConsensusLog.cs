@@ -1,0 +1,48 @@
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Consensus;
+
+/// <summary>
+/// The acceptor's log as the core sees it. Appends never block and never sync: each returns the record's log
+/// sequence number (strictly increasing), and the host later reports, through <see cref="Member.Durable"/>, the
+/// highest sequence number covered by a completed sync. Durability is a prefix: a record is durable when every
+/// record before it is.
+/// A batch passed in is borrowed: the log retains it if it keeps it beyond the call.
+/// </summary>
+public interface IConsensusLog
+{
+    /// <summary>The acceptor promised <paramref name="ballot"/> (also how a candidate persists its round).</summary>
+    long AppendPromise(Ballot ballot);
+
+    /// <summary>The acceptor accepted <paramref name="batch"/> for <paramref name="instance"/> at <paramref name="ballot"/>.</summary>
+    long AppendAccept(long instance, Ballot ballot, BatchBuffer batch);
+
+    /// <summary>The learner knows <paramref name="batch"/> chosen for <paramref name="instance"/> (so it can serve it after a restart).</summary>
+    long AppendChosen(long instance, Ballot ballot, BatchBuffer batch);
+
+    /// <summary>The learner's commit checkpoint: delivered through <see cref="Checkpoint.Instance"/>.</summary>
+    long AppendCheckpoint(Checkpoint checkpoint);
+}
+
+/// <summary>Last delivered seq of one producer, and the instance that delivered it (for expiry by log position).</summary>
+public readonly record struct ProducerEntry(ulong ProducerId, ulong LastSeq, long LastInstance);
+
+/// <summary>Replicated learner state at a delivery point: every instance through <paramref name="Instance"/> is delivered,
+/// the next message takes <paramref name="NextPosition"/>.</summary>
+public sealed record Checkpoint(long Instance, long NextPosition, ProducerEntry[] Producers);
+
+/// <summary>One accepted (or known chosen) value read back from the log.</summary>
+public readonly record struct LogValue(long Instance, Ballot Ballot, BatchBuffer Batch);
+
+/// <summary>
+/// What a member rebuilds from its log at start: the highest promise (over promise records and accept ballots),
+/// the accept with the highest ballot per instance, the values it knew chosen, and its last checkpoint.
+/// Batches are handed over: the member takes one reference of each.
+/// </summary>
+public sealed class RecoveredState
+{
+    public Ballot Promised { get; init; }
+    public IReadOnlyList<LogValue> Accepts { get; init; } = [];
+    public IReadOnlyList<LogValue> Chosen { get; init; } = [];
+    public Checkpoint? Checkpoint { get; init; }
+}

@@ -1,0 +1,179 @@
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Consensus;
+
+// The acceptor: promises, accepts, and answers only once the log reports the record durable.
+public sealed partial class Member
+{
+    private readonly record struct AcceptSlot(Ballot Ballot, BatchBuffer Batch, long Lsn);
+
+    /// <summary>An answer waiting for the log: a promise (to a candidate) or an Accepted (to a leader).</summary>
+    private readonly record struct PendingDurable(long Lsn, bool IsPromise, long Instance, Ballot Ballot, ushort To);
+
+    private Ballot _promised;
+    private Ballot _recoveredPromise;
+    /// <summary>Log sequence number of the record that established <see cref="_promised"/> (a promise or an accept).</summary>
+    private long _promiseLsn;
+    private long _durableLsn;
+    private readonly Dictionary<long, AcceptSlot> _accepted = new();
+    private long _maxAccepted = -1;
+    /// <summary>Accepts below this instance were dropped from memory (delivered long ago); prepares below it are refused.</summary>
+    private long _acceptedFloor;
+    private readonly Queue<PendingDurable> _pending = new();
+    private readonly List<PendingDurable> _drained = new();
+    private readonly List<PromiseRecord> _promiseScratch = new();
+
+    private void OnPrepare(ushort from, in PrepareMessage m)
+    {
+        NoteRound(m.Ballot);
+        if (m.Ballot < _promised)
+        {
+            SendRejected(from, new RejectedMessage(m.Ballot, m.FromInstance, _promised));
+            return;
+        }
+        // One flaky member must not unseat a healthy leader; and a candidate this far behind cannot be answered.
+        if (from != _self && RefusesPromise(from)) return;
+        if (m.FromInstance < _acceptedFloor) return;
+        if (m.Ballot > _promised)
+        {
+            _promised = m.Ballot;
+            _promiseLsn = _log.AppendPromise(m.Ballot);
+            StepDownIfOutvoted();
+        }
+        if (_promiseLsn <= _durableLsn) PromiseDurable(from, m.Ballot, m.FromInstance);
+        else _pending.Enqueue(new PendingDurable(_promiseLsn, IsPromise: true, m.FromInstance, m.Ballot, from));
+    }
+
+    private bool RefusesPromise(ushort candidate) =>
+        _role == Role.Leader || (_leaderId != 0 && _leaderId != candidate && NowMs - _leaderHeardMs < _options.ElectionTimeoutMinMs);
+
+    private void OnAccept(ushort from, in AcceptMessage m)
+    {
+        NoteRound(m.Ballot);
+        if (m.Ballot >= _promised && from != _self) NoteLeader(m.Ballot);
+        NoteCommit(m.Ballot, m.CommitUpTo);
+        if (m.Ballot < _promised && !Switches.AcceptBelowPromise)
+        {
+            SendRejected(from, new RejectedMessage(m.Ballot, m.Instance, _promised));
+            return;
+        }
+        if (m.Instance >= _acceptedFloor) Accept(m.Ballot, m.Instance, m.Batch);
+        StepDownIfOutvoted();
+        TryDeliver();
+    }
+
+    private void Accept(Ballot ballot, long instance, BatchBuffer batch)
+    {
+        if (_accepted.TryGetValue(instance, out var held))
+        {
+            if (held.Ballot == ballot)
+            {
+                Invariant.Require(held.Batch.Span.SequenceEqual(batch.Span), "one ballot proposed two values for one instance");
+                if (held.Lsn <= _durableLsn || Switches.AckBeforeDurable)
+                    SendAccepted(ballot.NodeId, new AcceptedMessage(ballot, instance, instance));
+                return;
+            }
+            Invariant.Require(held.Ballot < ballot || Switches.AcceptBelowPromise, "accept would overwrite a higher ballot");
+            held.Batch.Release();
+        }
+        long lsn = _log.AppendAccept(instance, ballot, batch);
+        if (ballot > _promised)
+        {
+            _promised = ballot;
+            _promiseLsn = lsn;
+        }
+        _accepted[instance] = new AcceptSlot(ballot, batch.Retain(), lsn);
+        if (instance > _maxAccepted) _maxAccepted = instance;
+        if (Switches.AckBeforeDurable) SendAccepted(ballot.NodeId, new AcceptedMessage(ballot, instance, instance));
+        else _pending.Enqueue(new PendingDurable(lsn, IsPromise: false, instance, ballot, ballot.NodeId));
+    }
+
+    private void OnDurable(long lsn)
+    {
+        if (lsn <= _durableLsn) return;
+        _durableLsn = lsn;
+        _drained.Clear();
+        while (_pending.TryPeek(out var p) && p.Lsn <= lsn) _drained.Add(_pending.Dequeue());
+        int i = 0;
+        while (i < _drained.Count)
+        {
+            var first = _drained[i];
+            if (first.IsPromise)
+            {
+                if (_promised == first.Ballot) PromiseDurable(first.To, first.Ballot, first.Instance);
+                else SendRejected(first.To, new RejectedMessage(first.Ballot, first.Instance, _promised));
+                i++;
+                continue;
+            }
+            // Coalesce consecutive instances accepted at one ballot into one Accepted range.
+            long last = first.Instance;
+            int j = i + 1;
+            while (j < _drained.Count && !_drained[j].IsPromise && _drained[j].Ballot == first.Ballot && _drained[j].Instance == last + 1)
+            {
+                last++;
+                j++;
+            }
+            if (!Switches.AckBeforeDurable) SendAccepted(first.To, new AcceptedMessage(first.Ballot, first.Instance, last));
+            i = j;
+        }
+    }
+
+    /// <summary>The promise of <paramref name="ballot"/> is durable: a candidate of our own may now send its Prepare, and the answer goes out.</summary>
+    private void PromiseDurable(ushort to, Ballot ballot, long fromInstance)
+    {
+        if (to == _self && _role == Role.Candidate && ballot == _ballot) BroadcastPrepare(NowMs);
+        AnswerPromise(to, ballot, fromInstance);
+    }
+
+    /// <summary>
+    /// Streams the accepted records from <paramref name="fromInstance"/> in chunks. Chunk k covers the instance span
+    /// [from + k*C, from + (k+1)*C) with C = <see cref="ConsensusOptions.PromiseChunkInstances"/>; the last chunk covers the rest.
+    /// The candidate takes chunks only in order (FromInstance tells which), so a lost chunk can never be skipped.
+    /// </summary>
+    private void AnswerPromise(ushort to, Ballot ballot, long fromInstance)
+    {
+        int span = _options.PromiseChunkInstances;
+        long maxAccepted = _maxAccepted;
+        for (long chunkStart = fromInstance; ; chunkStart += span)
+        {
+            bool last = chunkStart + span > maxAccepted;
+            long end = last ? maxAccepted : chunkStart + span - 1;
+            _promiseScratch.Clear();
+            for (long i = chunkStart; i <= end; i++)
+                if (_accepted.TryGetValue(i, out var a)) _promiseScratch.Add(new PromiseRecord(i, a.Ballot, a.Batch));
+            var message = new PromiseMessage(ballot, chunkStart, last, _promiseScratch.ToArray());
+            if (to == _self) OnPromise(_self, message);
+            else _output.Send(to, message);
+            if (last) break;
+        }
+    }
+
+    private void SendAccepted(ushort to, in AcceptedMessage m)
+    {
+        if (to == _self) OnAccepted(_self, m);
+        else _output.Send(to, m);
+    }
+
+    private void SendRejected(ushort to, in RejectedMessage m)
+    {
+        if (to == _self) OnRejected(_self, m);
+        else _output.Send(to, m);
+    }
+
+    private void OnRejected(ushort from, in RejectedMessage m)
+    {
+        NoteRound(m.Promised);
+        if (_role is Role.Leader or Role.Candidate && m.Ballot == _ballot && m.Promised > _ballot) StepDown();
+    }
+
+    private void NoteRound(Ballot ballot)
+    {
+        if (ballot.Round > _highestRoundSeen) _highestRoundSeen = ballot.Round;
+    }
+
+    /// <summary>Our own acceptor promised a higher ballot: our candidacy or leadership is over.</summary>
+    private void StepDownIfOutvoted()
+    {
+        if (_role is Role.Leader or Role.Candidate && _promised > _ballot) StepDown();
+    }
+}

@@ -1,0 +1,131 @@
+using AtomicBcast.Consensus;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Simulation;
+
+/// <summary>
+/// One simulated member: the real <see cref="Member"/> core, its disk, and its effects routed into the simulated
+/// network and the checker. Every message leaves as a copy (batches as byte arrays), as on a real wire.
+/// </summary>
+internal sealed class SimNode : IConsensusOutput
+{
+    private readonly Simulation _sim;
+
+    public SimNode(Simulation sim, ushort id)
+    {
+        _sim = sim;
+        Id = id;
+        Disk.Appended = OnAppended;
+    }
+
+    public ushort Id { get; }
+    public SimDisk Disk { get; } = new();
+    public Member? Core { get; private set; }
+    public bool Up => Core is not null;
+    public int Incarnation { get; private set; }
+    public bool SyncScheduled;
+
+    /// <summary>Message ids by position, as delivered by any incarnation of this member.</summary>
+    public List<long> Stream { get; } = new();
+    /// <summary>The instance this incarnation must deliver next (deliveries come in instance order).</summary>
+    public long ExpectedInstance;
+
+    public void Start(Member core)
+    {
+        Core = core;
+        Incarnation++;
+        SyncScheduled = false;
+        ExpectedInstance = core.NextInstance;
+    }
+
+    public void Stop()
+    {
+        Core = null;
+        Incarnation++;
+    }
+
+    private void OnAppended()
+    {
+        if (!SyncScheduled && Up) _sim.ScheduleSync(this);
+    }
+
+    public void Send(ushort to, in PreVoteMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in PreVoteReplyMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+
+    public void Send(ushort to, in PrepareMessage m)
+    {
+        _sim.Trace($"m{Id}->m{to} PrepareMessage {m.Ballot} " + Describe(m));
+        _sim.History.OnPrepare(Id, Incarnation, m.Ballot);
+        var c = m;
+        _sim.Transmit(Id, to, core => core.Receive(Id, c));
+    }
+
+    public void Send(ushort to, in PromiseMessage m)
+    {
+        _sim.Trace($"m{Id}->m{to} PromiseMessage {m.Ballot} " + Describe(m));
+        _sim.History.OnPromise(Id, m.Ballot);
+        var ballot = m.Ballot;
+        long from = m.FromInstance;
+        bool last = m.Last;
+        var records = m.Records.Select(r => (r.Instance, r.AcceptedBallot, Bytes: r.Batch.Span.ToArray())).ToArray();
+        _sim.Transmit(Id, to, core =>
+        {
+            var copies = records.Select(r => new PromiseRecord(r.Instance, r.AcceptedBallot, BatchBuffer.CopyOf(r.Bytes))).ToArray();
+            core.Receive(Id, new PromiseMessage(ballot, from, last, copies));
+            foreach (var r in copies) r.Batch.Release();
+        });
+    }
+
+    public void Send(ushort to, in AcceptMessage m)
+    {
+        _sim.Trace($"m{Id}->m{to} AcceptMessage {m.Ballot} " + Describe(m));
+        _sim.History.OnAccept(m.Ballot, m.Instance, m.Batch.Span);
+        var c = m;
+        var bytes = m.Batch.Span.ToArray();
+        _sim.Transmit(Id, to, core =>
+        {
+            var batch = BatchBuffer.CopyOf(bytes);
+            core.Receive(Id, c with { Batch = batch });
+            batch.Release();
+        });
+    }
+
+    public void Send(ushort to, in AcceptedMessage m)
+    {
+        _sim.Trace($"m{Id}->m{to} AcceptedMessage {m.Ballot} " + Describe(m));
+        _sim.History.OnAccepted(Id, m.Ballot);
+        var c = m;
+        _sim.Transmit(Id, to, core => core.Receive(Id, c));
+    }
+
+    public void Send(ushort to, in RejectedMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in HeartbeatMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+    public void Send(ushort to, in FetchMessage m) { _sim.Trace($"m{Id}->m{to} {m}"); _sim.CountFetch(); var c = m; _sim.Transmit(Id, to, core => core.Receive(Id, c)); }
+
+    public void Send(ushort to, in FetchReplyMessage m)
+    {
+        _sim.Trace($"m{Id}->m{to} FetchReplyMessage {m.Ballot} " + Describe(m));
+        var c = m;
+        var bytes = m.Batch?.Span.ToArray();
+        _sim.Transmit(Id, to, core =>
+        {
+            var batch = bytes is null ? null : BatchBuffer.CopyOf(bytes);
+            core.Receive(Id, c with { Batch = batch });
+            batch?.Release();
+        });
+    }
+
+    private static string Describe(in PrepareMessage m) => $"from {m.FromInstance}";
+    private static string Describe(in PromiseMessage m) => $"chunk {m.FromInstance} last {m.Last} records {string.Join(",", m.Records.Select(r => $"{r.Instance}@{r.AcceptedBallot}"))}";
+    private static string Describe(in AcceptMessage m) => $"instance {m.Instance} commit {m.CommitUpTo} len {m.Batch.Length}";
+    private static string Describe(in AcceptedMessage m) => $"{m.FirstInstance}..{m.LastInstance}";
+    private static string Describe(in FetchReplyMessage m) => $"instance {m.Instance} {m.Status}";
+
+    public void Ack(long client, in PublishAckMessage ack) => _sim.AckToPublisher(Id, (int)client, ack);
+
+    public void Deliver(in DeliverMessage delivery)
+    {
+        _sim.Trace($"m{Id} deliver instance {delivery.Instance} at {delivery.FirstPosition}");
+        _sim.History.OnDeliver(this, delivery);
+    }
+}

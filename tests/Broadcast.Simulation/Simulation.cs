@@ -1,0 +1,296 @@
+using AtomicBcast.Consensus;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Simulation;
+
+/// <summary>The outcome of one simulated run.</summary>
+internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs, string Stats)
+{
+    public bool Passed => Violations.Count == 0;
+
+    public string ReplayCommand =>
+        $"SIM_SEED={Seed} SIM_CONFIG={Config} dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Replay";
+
+    public override string ToString() => Passed
+        ? $"{Config} seed {Seed}: ok, {Delivered} messages, {Events} events, {EndMs} ms simulated; {Stats}"
+        : $"{Config} seed {Seed}: {Violations.Count} violation(s)\n  {string.Join("\n  ", Violations)}\n  replay: {ReplayCommand}";
+}
+
+/// <summary>
+/// One deterministic run: N real <see cref="Member"/> cores in one thread over a simulated network, disks and clock,
+/// with publishers and subscribers. A fault phase (drops, duplicates, reordering, partitions, one-way links, crashes,
+/// torn writes, fsync failures) is followed by a quiet phase in which everything acked must reach every member.
+/// Everything random comes from the seed, so a run replays exactly.
+/// </summary>
+internal sealed class Simulation
+{
+    private const int TickMs = 5;
+    private readonly SimConfig _config;
+    private readonly int _seed;
+    private readonly Random _random;
+    private readonly SimClock _clock = new();
+    private readonly Scheduler _scheduler;
+    private readonly ushort[] _memberIds;
+    private readonly bool[,] _blocked;
+    private readonly List<SimPublisher> _publishers = new();
+    private readonly List<SimSubscriber> _subscribers = new();
+    private bool _faults = true;
+    private int _crashes, _fsyncFailures, _partitionChanges, _fetches;
+    private long _sent, _dropped;
+
+    public Simulation(SimConfig config, int seed)
+    {
+        _config = config;
+        _seed = seed;
+        _random = new Random(seed);
+        _scheduler = new Scheduler(_clock);
+        _memberIds = Enumerable.Range(1, config.Members).Select(i => (ushort)i).ToArray();
+        _blocked = new bool[config.Members + 1, config.Members + 1];
+        Nodes = _memberIds.Select(id => new SimNode(this, id)).ToArray();
+    }
+
+    public SimNode[] Nodes { get; }
+
+    /// <summary>SIM_TRACE=1: every message and fault, for debugging one replayed seed.</summary>
+    public List<string>? TraceLog { get; } = Environment.GetEnvironmentVariable("SIM_TRACE") == "1" ? new() : null;
+
+    public void Trace(string line) => TraceLog?.Add($"{_clock.NowMs,6} {line}");
+    public History History { get; } = new();
+
+    public static SimResult Run(SimConfig config, int seed) => new Simulation(config, seed).Run();
+
+    public static SimResult Run(SimConfig config, int seed, out List<string>? trace)
+    {
+        var simulation = new Simulation(config, seed);
+        var result = simulation.Run();
+        trace = simulation.TraceLog;
+        return result;
+    }
+
+    public SimResult Run()
+    {
+        foreach (var node in Nodes) StartNode(node);
+        for (int p = 0; p < _config.Publishers; p++)
+        {
+            ulong producer = p < _config.AnonymousPublishers ? 0 : (ulong)(1000 + p);
+            var publisher = new SimPublisher(p, producer, new Random(_seed * 31 + p), _config.RunsPerPublisher, _config.FaultMs, History)
+            {
+                Target = RandomMember(),
+            };
+            _publishers.Add(publisher);
+            Every(20, () => publisher.Pump(this, _clock.NowMs));
+        }
+        for (int s = 0; s < _config.Subscribers; s++)
+        {
+            var subscriber = new SimSubscriber(s, RandomMember());
+            _subscribers.Add(subscriber);
+            Every(15, () => Disconnect(subscriber));
+        }
+        if (_config.CrashEveryMs > 0) _scheduler.After(Interval(_config.CrashEveryMs), CrashSomeone);
+        if (_config.PartitionEveryMs > 0) _scheduler.After(Interval(_config.PartitionEveryMs), ChangePartitions);
+        try
+        {
+            RunUntil(_config.FaultMs);
+            EndFaults();
+            long deadline = _config.FaultMs + _config.LivenessMs;
+            while (!AllDone() && _clock.NowMs < deadline) RunUntil(Math.Min(deadline, _clock.NowMs + 100));
+            if (!AllDone() && _config.CheckLiveness) History.Fail(LivenessReport());
+            History.Final(_publishers, _subscribers);
+        }
+        catch (StopRun)
+        {
+        }
+        catch (Exception e) when (e is InvariantViolationException or WireException or InvalidOperationException)
+        {
+            History.Fail($"at {_clock.NowMs} ms: {e.GetType().Name}: {e.Message}");
+        }
+        return new SimResult(_config.Name, _seed, History.Violations, _scheduler.Executed, History.Global.Count, _clock.NowMs,
+            $"{_crashes} crashes ({_fsyncFailures} failed fsyncs), {_partitionChanges} partition changes, {_sent} messages sent, {_dropped} dropped, "
+            + $"{History.Ballots} ballots prepared, {History.Leaders} ballots led, {_fetches} fetches");
+    }
+
+    private sealed class StopRun : Exception;
+
+    private void RunUntil(long untilMs)
+    {
+        while (_scheduler.RunNext(untilMs) && History.Violations.Count == 0) { }
+        if (History.Violations.Count > 0) throw new StopRun();
+    }
+
+    private void Disconnect(SimSubscriber subscriber)
+    {
+        if (_faults && _random.Next(200) == 0) subscriber.Node = RandomMember();
+        subscriber.Pump(this);
+    }
+
+    private bool AllDone() =>
+        _publishers.All(p => p.Done)
+        && Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count)
+        && _subscribers.All(s => s.Next == History.Global.Count);
+
+    private string LivenessReport() =>
+        $"liveness: not done {_config.LivenessMs} ms after the faults stopped: global {History.Global.Count}; "
+        + string.Join(", ", Nodes.Select(n => n.Core is { } c
+            ? $"m{n.Id} {c.Role} next {c.NextInstance} pos {c.NextPosition} chosen {c.ChosenUpTo} promised {c.Promised}"
+            : $"m{n.Id} down"))
+        + "; publishers " + string.Join(", ", _publishers.Select(p => $"{p.Index}:{p.Runs.Count(r => r.Confirmed)}/{p.Runs.Count}"))
+        + "; subscribers " + string.Join(", ", _subscribers.Select(s => $"{s.Index}:{s.Next}"));
+
+    public ushort RandomMember() => _memberIds[_random.Next(_memberIds.Length)];
+
+    private int Interval(int meanMs) => _random.Next(meanMs / 2, meanMs * 3 / 2 + 1);
+
+    private void Every(int periodMs, Action action)
+    {
+        _scheduler.After(_random.Next(periodMs), Loop);
+        void Loop()
+        {
+            action();
+            _scheduler.After(periodMs, Loop);
+        }
+    }
+
+    private void StartNode(SimNode node)
+    {
+        var recovered = node.Disk.Recover();
+        var options = new ConsensusOptions
+        {
+            NodeId = node.Id, Members = _memberIds, Window = _config.Window, BatchBytesMax = _config.BatchBytesMax,
+            CheckpointEveryInstances = _config.CheckpointEvery, HeartbeatMs = 30, ElectionTimeoutMinMs = 150,
+            ElectionTimeoutMaxMs = 300, RetransmitMs = 60, FetchTimeoutMs = 60, FetchCountMax = 16,
+            PromiseChunkInstances = _config.PromiseChunkInstances, IntakeBytesMax = _config.IntakeBytesMax,
+            RetainedInstances = _config.RetainedInstances,
+        };
+        var core = new Member(options, node.Disk, node, _clock, new Random(_seed * 7919 + node.Id * 131 + node.Incarnation), recovered);
+        core.Switches.AcceptBelowPromise = _config.AcceptBelowPromise;
+        core.Switches.AckBeforeDurable = _config.AckBeforeDurable;
+        core.Switches.ReuseBallotAfterRestart = _config.ReuseBallotAfterRestart;
+        core.Switches.DeliverUnchosen = _config.DeliverUnchosen;
+        core.Switches.NoRetransmit = _config.NoRetransmit;
+        History.CheckRestart(node.Id, core.Promised);
+        Trace($"start m{node.Id} promised {core.Promised} next {core.NextInstance}");
+        node.Start(core);
+        int incarnation = node.Incarnation;
+        _scheduler.After(_random.Next(TickMs), Tick);
+        if (node.Disk.HasUnsynced) ScheduleSync(node);
+        void Tick()
+        {
+            if (node.Incarnation != incarnation) return;
+            core.Tick();
+            _scheduler.After(TickMs, Tick);
+        }
+    }
+
+    private void Crash(SimNode node)
+    {
+        if (!node.Up) return;
+        Trace($"crash m{node.Id}");
+        _crashes++;
+        node.Core!.Halt();
+        node.Disk.Crash(_random, _config.TornWrites);
+        node.Stop();
+        if (_faults) _scheduler.After(_random.Next(20, 600), () => { if (!node.Up) StartNode(node); });
+    }
+
+    private void CrashSomeone()
+    {
+        if (!_faults) return;
+        // Half the crashes hit the leader: leader changes are where Paxos earns its keep.
+        var leader = Nodes.FirstOrDefault(n => n.Core is { IsLeader: true });
+        Crash(leader is not null && _random.Next(2) == 0 ? leader : Nodes[_random.Next(Nodes.Length)]);
+        _scheduler.After(Interval(_config.CrashEveryMs), CrashSomeone);
+    }
+
+    private void ChangePartitions()
+    {
+        if (!_faults) return;
+        int n = _config.Members;
+        _partitionChanges++;
+        int choice = _random.Next(_config.OneWayLinks ? 3 : 2);
+        if (choice == 0) Array.Clear(_blocked);
+        else if (choice == 1)
+        {
+            Array.Clear(_blocked);
+            var side = _memberIds.Select(_ => _random.Next(2) == 0).ToArray();
+            for (int a = 1; a <= n; a++)
+                for (int b = 1; b <= n; b++)
+                    _blocked[a, b] = side[a - 1] != side[b - 1];
+        }
+        else _blocked[_random.Next(1, n + 1), _random.Next(1, n + 1)] = true;
+        _scheduler.After(Interval(_config.PartitionEveryMs), ChangePartitions);
+    }
+
+    private void EndFaults()
+    {
+        _faults = false;
+        Array.Clear(_blocked);
+        foreach (var node in Nodes)
+            if (!node.Up) StartNode(node);
+    }
+
+    /// <summary>Group commit: one sync takes everything appended before it runs; a failed sync halts the member.</summary>
+    public void ScheduleSync(SimNode node)
+    {
+        node.SyncScheduled = true;
+        int incarnation = node.Incarnation;
+        _scheduler.After(_random.Next(0, _config.FsyncDelayMaxMs + 1), () =>
+        {
+            if (node.Incarnation != incarnation || node.Core is not { } core) return;
+            node.SyncScheduled = false;
+            if (_faults && _random.NextDouble() < _config.FsyncFailureRate)
+            {
+                _fsyncFailures++;
+                Crash(node);
+                return;
+            }
+            core.Durable(node.Disk.Sync());
+        });
+    }
+
+    public void Transmit(ushort from, ushort to, Action<Member> deliver)
+    {
+        _sent++;
+        if (_faults && (_blocked[from, to] || _random.NextDouble() < _config.DropRate))
+        {
+            _dropped++;
+            return;
+        }
+        int copies = _faults && _random.NextDouble() < _config.DuplicateRate ? 2 : 1;
+        for (int i = 0; i < copies; i++)
+            _scheduler.After(Delay(), () =>
+            {
+                if (Nodes[to - 1].Core is { } core) deliver(core);
+            });
+        // A crash between two effects of one event: the rest of the event's effects are lost with the member.
+        if (_faults && _random.NextDouble() < _config.CrashAfterSendRate)
+        {
+            var sender = Nodes[from - 1];
+            _scheduler.After(0, () => Crash(sender));
+        }
+    }
+
+    public void CountFetch() => _fetches++;
+
+    private int Delay() => _faults && _random.NextDouble() < _config.LongDelayRate
+        ? _random.Next(_config.DelayMaxMs, _config.LongDelayMaxMs + 1)
+        : _random.Next(_config.DelayMinMs, _config.DelayMaxMs + 1);
+
+    public void SendPublish(SimPublisher publisher, ushort target, PlannedRun run)
+    {
+        if (_faults && _random.NextDouble() < _config.DropRate) return;
+        _scheduler.After(_random.Next(_config.DelayMinMs, _config.DelayMaxMs + 1), () =>
+        {
+            if (Nodes[target - 1].Core is not { } core) return;
+            var bytes = BatchBuffer.CopyOf(run.Bytes);
+            core.Publish(publisher.Index, new PublishMessage(publisher.ProducerId, run.FirstSeq, run.Count, bytes));
+            bytes.Release();
+        });
+    }
+
+    public void AckToPublisher(ushort from, int publisher, PublishAckMessage ack)
+    {
+        if (_faults && _random.NextDouble() < _config.DropRate) return;
+        _scheduler.After(_random.Next(_config.DelayMinMs, _config.DelayMaxMs + 1),
+            () => _publishers[publisher].OnAck(this, ack, _clock.NowMs));
+    }
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace AtomicBcast.Simulation;
+
+/// <summary>
+/// The seed sweep, exact replay of one seed, and the negative controls.
+/// Longer local sweep: SIM_SEEDS=100000 SIM_FIRST_SEED=1000001 SIM_MINUTES=15 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Sweep
+/// Replay one run:     SIM_SEED=123 SIM_CONFIG=faulty3 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Replay
+/// </summary>
+public sealed class SimulationTests(ITestOutputHelper output)
+{
+    private const int CiSeeds = 2000;
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out int value) ? value : fallback;
+
+    [Fact]
+    public void Sweep()
+    {
+        int seeds = EnvInt("SIM_SEEDS", CiSeeds);
+        int firstSeed = EnvInt("SIM_FIRST_SEED", 1);
+        var configs = SimConfig.Sweep;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<SimResult>();
+        long delivered = 0, events = 0;
+        var watch = Stopwatch.StartNew();
+        // SIM_MINUTES caps a long local sweep: no new seed starts after it (the CI default of 2,000 seeds takes well under it).
+        var budget = TimeSpan.FromMinutes(EnvInt("SIM_MINUTES", 30));
+        int ran = 0;
+        Parallel.For(0, seeds, new ParallelOptions { MaxDegreeOfParallelism = 2 }, (i, state) =>
+        {
+            if (watch.Elapsed > budget) { state.Stop(); return; }
+            Interlocked.Increment(ref ran);
+            var result = Simulation.Run(configs[i % configs.Length], firstSeed + i);
+            Interlocked.Add(ref delivered, result.Delivered);
+            Interlocked.Add(ref events, result.Events);
+            if (!result.Passed) failures.Add(result);
+        });
+        output.WriteLine($"{ran} of {seeds} seeds over {configs.Length} configurations: {failures.Count} failed, {delivered} messages delivered, {events} events, {watch.Elapsed.TotalSeconds:F1} s");
+        foreach (var failure in failures.OrderBy(f => f.Seed).Take(10)) output.WriteLine(failure.ToString());
+        Assert.True(failures.IsEmpty, string.Join("\n", failures.OrderBy(f => f.Seed).Take(5)));
+    }
+
+    [Fact]
+    public void Replay()
+    {
+        int seed = EnvInt("SIM_SEED", 1);
+        var config = SimConfig.ByName(Environment.GetEnvironmentVariable("SIM_CONFIG") ?? "faulty3");
+        var result = Simulation.Run(config, seed, out var trace);
+        var again = Simulation.Run(config, seed);
+        output.WriteLine(result.ToString());
+        if (trace is not null) File.WriteAllLines(Path.Combine(Path.GetTempPath(), $"sim-{config.Name}-{seed}.trace"), trace);
+        Assert.True(result.Passed, result.ToString());
+        Assert.Equal((result.Events, result.Delivered, result.EndMs), (again.Events, again.Delivered, again.EndMs));
+        Assert.True(result.Delivered > 0, "nothing was delivered");
+    }
+
+    public static TheoryData<string> NegativeControls => new(SimConfig.NegativeControls.Select(c => c.Name));
+
+    /// <summary>Each deliberate bug must be caught within a bounded number of seeds, or the checker proves nothing.</summary>
+    [Theory]
+    [MemberData(nameof(NegativeControls))]
+    public void NegativeControlIsCaught(string name)
+    {
+        const int seedsMax = 300;
+        var config = SimConfig.ByName(name);
+        for (int seed = 1; seed <= seedsMax; seed++)
+        {
+            var result = Simulation.Run(config, seed);
+            if (result.Passed) continue;
+            output.WriteLine($"caught after {seed} seed(s): {result}");
+            return;
+        }
+        Assert.Fail($"{name}: the checkers missed the deliberate bug in {seedsMax} seeds");
+    }
+}
