@@ -1,0 +1,121 @@
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Node;
+
+/// <summary>One delivered instance as subscribers receive it; <see cref="MessageCount"/> counts delivered messages only.</summary>
+internal sealed record RetainedDelivery(long Sequence, DeliverMessage Message, int MessageCount)
+{
+    public long EndPosition => Message.FirstPosition + MessageCount;
+}
+
+/// <summary>
+/// The recent delivered stream, shared by every subscriber session of a member: the loop appends, sessions read.
+/// Bounded in bytes: the oldest deliveries are evicted (their batches released) beyond <c>bytesMax</c>, which raises
+/// the retention floor. A session that falls below the floor is told so; it never makes the ring grow.
+/// Thread-safe (one lock; appends and lookups are short).
+/// </summary>
+internal sealed class DeliveryRing
+{
+    private readonly object _gate = new();
+    private readonly Queue<RetainedDelivery> _entries = new();
+    private readonly long _bytesMax;
+    private long _bytes;
+    private long _nextSequence;
+    private long _floorPosition;
+    private long _endPosition;
+    private TaskCompletionSource _appended = NewSignal();
+
+    public DeliveryRing(long bytesMax, long startPosition)
+    {
+        _bytesMax = bytesMax;
+        _floorPosition = _endPosition = startPosition;
+    }
+
+    /// <summary>The earliest position a subscriber can still start from.</summary>
+    public long FloorPosition
+    {
+        get { lock (_gate) return _floorPosition; }
+    }
+
+    /// <summary>The position the next delivered message will take.</summary>
+    public long EndPosition
+    {
+        get { lock (_gate) return _endPosition; }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Appends a delivery (retaining its batch) and wakes waiting sessions.</summary>
+    public void Append(in DeliverMessage delivery, int messageCount)
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            var entry = new RetainedDelivery(_nextSequence++, delivery with { Batch = delivery.Batch.Retain() }, messageCount);
+            _entries.Enqueue(entry);
+            _bytes += delivery.Batch.Length;
+            _endPosition = entry.EndPosition;
+            while (_bytes > _bytesMax && _entries.Count > 1)
+            {
+                var old = _entries.Dequeue();
+                _bytes -= old.Message.Batch.Length;
+                _floorPosition = old.EndPosition;
+                old.Message.Batch.Release();
+            }
+            signal = _appended;
+            _appended = NewSignal();
+        }
+        signal.TrySetResult();
+    }
+
+    /// <summary>
+    /// The sequence number of the first delivery holding a position >= <paramref name="position"/> (or the next one to
+    /// come), or -1 when the position is below the floor.
+    /// </summary>
+    public long Locate(long position)
+    {
+        lock (_gate)
+        {
+            if (position < _floorPosition) return -1;
+            foreach (var entry in _entries)
+                if (entry.EndPosition > position) return entry.Sequence;
+            return _nextSequence;
+        }
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="countMax"/> deliveries from <paramref name="sequence"/> on into <paramref name="into"/>,
+    /// each batch retained (the caller releases). False when <paramref name="sequence"/> was already evicted.
+    /// </summary>
+    public bool TryRead(long sequence, int countMax, List<RetainedDelivery> into, out Task more)
+    {
+        lock (_gate)
+        {
+            more = _appended.Task;
+            if (_entries.Count == 0) return sequence >= _nextSequence;
+            long first = _entries.Peek().Sequence;
+            if (sequence < first) return false;
+            foreach (var entry in _entries)
+            {
+                if (entry.Sequence < sequence) continue;
+                if (into.Count == countMax) break;
+                entry.Message.Batch.Retain();
+                into.Add(entry);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Releases everything (at stop).</summary>
+    public void Clear()
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            while (_entries.Count > 0) _entries.Dequeue().Message.Batch.Release();
+            _bytes = 0;
+            signal = _appended;
+        }
+        signal.TrySetResult();
+    }
+}

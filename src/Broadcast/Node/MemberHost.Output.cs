@@ -1,0 +1,51 @@
+using AtomicBcast.Consensus;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Node;
+
+// IConsensusOutput: called on the loop thread, inside the core's event methods. Nothing here blocks.
+public sealed partial class MemberHost
+{
+    private void SendToPeer(ushort to, object message)
+    {
+        if (_peerQueues.TryGetValue(to, out var queue)) queue.TryEnqueue(message);
+    }
+
+    void IConsensusOutput.Send(ushort to, in PreVoteMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in PreVoteReplyMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in PrepareMessage message) => SendToPeer(to, message);
+    // The records array may be reused by the core after the call: queue a copy.
+    void IConsensusOutput.Send(ushort to, in PromiseMessage message) => SendToPeer(to, message with { Records = [.. message.Records] });
+    void IConsensusOutput.Send(ushort to, in AcceptMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in AcceptedMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in RejectedMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in HeartbeatMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in FetchMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in FetchReplyMessage message) => SendToPeer(to, message);
+
+    void IConsensusOutput.Ack(long client, in PublishAckMessage ack)
+    {
+        if (_publishers.TryGetValue(client, out var session)) session.Queue.TryEnqueue(ack);
+    }
+
+    void IConsensusOutput.Deliver(in DeliverMessage delivery)
+    {
+        _ring.Append(delivery, CountDelivered(delivery));
+        NodeMetrics.Delivered(delivery);
+    }
+
+    /// <summary>Messages of the delivery that took a position (runs not skipped by the exactly-once rule).</summary>
+    internal static int CountDelivered(in DeliverMessage delivery)
+    {
+        using var opened = BatchReader.Open(delivery.Batch.Span);
+        int count = 0, index = 0, skipped = 0;
+        var runs = opened.EnumerateRuns();
+        while (runs.MoveNext())
+        {
+            if (skipped < delivery.SkippedRuns.Length && delivery.SkippedRuns[skipped] == index) skipped++;
+            else count += runs.Current.Count;
+            index++;
+        }
+        return count;
+    }
+}

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Channels;
+using AtomicBcast.Consensus;
+using AtomicBcast.Storage;
+using AtomicBcast.Transport;
+using AtomicBcast.Transport.Tcp;
+using AtomicBcast.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AtomicBcast.Node;
+
+/// <summary>
+/// One cluster member: the consensus <see cref="Member"/> on one dedicated loop thread, the group-commit log, and the
+/// TCP transport with one listener serving peers, publishers and subscribers (the hello says which).
+///
+/// Requirements:
+/// - Only the loop thread touches the core. Everything else (peer frames, publisher runs, durability notices) is
+///   posted to the loop through one bounded queue; readers wait when it is full, which pushes back on the sockets.
+/// - A failed log write/sync, a corrupt log read or a broken consensus invariant halts the member: it stops serving
+///   at once and <see cref="Completion"/> faults with <see cref="MemberHaltedException"/>. It never keeps serving.
+/// - Memory is bounded: the loop queue, each outgoing queue (drops, consensus retransmits), the delivery ring for
+///   subscribers (bytes), the transport pipes.
+/// </summary>
+public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
+{
+    private readonly NodeOptions _options;
+    private readonly ILogger _logger;
+    private readonly ushort _self;
+    private readonly DataDirectoryLock _lock;
+    private readonly GroupCommitLog _log;
+    private readonly ConsensusLog _consensusLog;
+    private readonly Member _member;
+    private readonly DeliveryRing _ring;
+    private readonly TcpTransport _transport;
+    private readonly Channel<Action> _events;
+    private readonly Dictionary<ushort, OutboundQueue> _peerQueues = new();
+    private readonly List<PeerLink> _links = new();
+    private readonly ConcurrentDictionary<long, ClientSession> _publishers = new();
+    private readonly ConcurrentDictionary<Task, bool> _connections = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _loop;
+    private IListener? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private long _nextClient;
+    private volatile bool _stopping;
+    private volatile MemberStatus _status;
+    private int _stopped;
+
+    private MemberHost(NodeOptions options, ILogger logger, DataDirectoryLock dataLock, GroupCommitLog log)
+    {
+        _options = options;
+        _logger = logger;
+        _self = options.NodeId;
+        _lock = dataLock;
+        _log = log;
+        _consensusLog = new ConsensusLog(log);
+        var members = options.Members.Keys.OrderBy(id => id).ToArray();
+        var consensus = new ConsensusOptions { NodeId = _self, Members = members };
+        if (options.ConfigureConsensus is { } configure) consensus = configure(consensus);
+        var recovered = ConsensusLog.Recover(log, consensus.RetainedInstances);
+        _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
+        _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
+        _events = Channel.CreateBounded<Action>(new BoundedChannelOptions(options.LoopQueueCapacity) { SingleReader = true });
+        _transport = new TcpTransport(new TransportOptions
+        {
+            LocalHello = new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Member, _self, options.ClusterId),
+            IdleTimeout = Timeout.InfiniteTimeSpan,
+            Logger = logger,
+        });
+        foreach (var id in members)
+            if (id != _self) _peerQueues[id] = new OutboundQueue(options.OutboundQueueCapacity);
+        _status = Snapshot();
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = $"member-{_self}-loop" };
+    }
+
+    /// <summary>The address the member listens on (with the real port when the options asked for port 0).</summary>
+    public EndPoint LocalEndPoint => _listener!.LocalEndPoint;
+
+    /// <summary>Completes when the member stopped; faults with <see cref="MemberHaltedException"/> when it halted.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>The latest snapshot of the member's state (refreshed every tick).</summary>
+    public MemberStatus Status => _status;
+
+    /// <summary>
+    /// Locks the data directory, opens (recovers) the log, starts the loop, listens, and connects to the peers.
+    /// Throws <see cref="DataDirectoryLockedException"/>, <see cref="LogCorruptException"/> or a socket error (port in use)
+    /// before anything is served.
+    /// </summary>
+    public static async Task<MemberHost> StartAsync(NodeOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    {
+        var logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger($"AtomicBcast.Node.Member{options.NodeId}");
+        var dataLock = DataDirectoryLock.Acquire(options.DataDirectory);
+        GroupCommitLog? log = null;
+        try
+        {
+            log = GroupCommitLog.Open(new GroupCommitLogOptions
+            {
+                Directory = Path.Combine(options.DataDirectory, "log"),
+                MemberId = options.NodeId,
+                ClusterId = options.ClusterId,
+                SegmentBytes = options.SegmentBytes,
+                Durability = options.Durability,
+                Logger = logger,
+            });
+            var host = new MemberHost(options, logger, dataLock, log);
+            await host.StartServingAsync(cancellationToken).ConfigureAwait(false);
+            return host;
+        }
+        catch
+        {
+            log?.Dispose();
+            dataLock.Dispose();
+            throw;
+        }
+    }
+
+    private async Task StartServingAsync(CancellationToken cancellationToken)
+    {
+        var listenAt = _options.ListenEndPoint ?? _options.Members[_self];
+        _listener = await _transport.ListenAsync(listenAt, cancellationToken).ConfigureAwait(false);
+        _loop.Start();
+        foreach (var (id, queue) in _peerQueues)
+        {
+            var peer = id;
+            var link = new PeerLink(_transport, _options.Members[id], (c, ct) => RunPeerLinkAsync(peer, queue, c, ct),
+                new PeerLinkOptions { ExpectedNodeId = id, Logger = _logger, Backoff = BackoffPolicy.Default });
+            _links.Add(link);
+            link.Start();
+        }
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+        NodeLog.Started(_logger, _self, _options.ClusterId, LocalEndPoint.ToString() ?? "?", _member.Promised.ToString(),
+            _member.NextInstance, _member.NextPosition);
+    }
+
+    /// <summary>Stops serving: the loop ends, links and connections close, the log flushes and closes, the lock is released.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            await _completion.Task.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            return;
+        }
+        NodeLog.Stopping(_logger, _self);
+        _stopping = true;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (Thread.CurrentThread != _loop && _loop.IsAlive) _loop.Join();
+        foreach (var queue in _peerQueues.Values) queue.Complete();
+        foreach (var link in _links)
+        {
+            try { await link.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception e) { _logger.LogWarning(e, "peer link ended with an error"); }
+        }
+        if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
+        try { await _acceptLoop.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        await Task.WhenAll(_connections.Keys).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        _ring.Clear();
+        _log.Dispose();
+        _lock.Dispose();
+        _completion.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private MemberStatus Snapshot() => new(_self, _member.Role, _member.LeaderId, _member.Promised, _member.NextInstance,
+        _member.NextPosition, _member.ChosenUpTo, _log.FlushedBytes, _halted);
+}
