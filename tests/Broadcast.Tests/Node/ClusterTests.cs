@@ -109,5 +109,42 @@ public sealed class ClusterTests
         Assert.Equal(one.Select(d => Encoding.UTF8.GetString(d.Payload.Span)), two.Select(d => Encoding.UTF8.GetString(d.Payload.Span)));
         await first.StopAsync();
         await second.StopAsync();
+
+        // The stopped leader restarts from its log and catches up with the same stream.
+        cluster.Hosts.Remove(leader);
+        await cluster.StartMemberAsync(leader);
+        var restarted = cluster.Hosts[leader];
+        await LocalCluster.WaitUntilAsync(() => restarted.Status.NextPosition == 2 * count, Guard, "restarted member did not catch up");
+        // A subscriber that prefers it and starts at 0 is served (by it, or by another member if 0 is below its memory).
+        var third = new Collector(cluster.SubscriberOptions(leader));
+        var three = await third.WaitForAsync(2 * count);
+        AssertStream(three, all, 2 * count);
+        Assert.Equal(one.Select(d => Encoding.UTF8.GetString(d.Payload.Span)), three.Select(d => Encoding.UTF8.GetString(d.Payload.Span)));
+        await third.StopAsync();
+    }
+
+    [Fact]
+    public async Task ASecondHostOnTheSameDataDirectoryIsRefused()
+    {
+        await using var cluster = await LocalCluster.StartAsync(1);
+        var e = await Assert.ThrowsAsync<AtomicBcast.Node.DataDirectoryLockedException>(() => cluster.StartMemberAsync(1));
+        Assert.Contains($"pid {Environment.ProcessId}", e.Message);
+    }
+
+    [Fact]
+    public async Task ASubscriberBelowEveryMembersRetentionGetsAClearException()
+    {
+        // Retention of one byte: each member keeps only its newest delivery in memory.
+        await using var cluster = await LocalCluster.StartAsync(3, retentionBytes: 1);
+        await using var publisher = await Publisher.ConnectAsync(cluster.PublisherOptions());
+        for (int i = 0; i < 20; i++) await publisher.PublishAsync(Encoding.UTF8.GetBytes($"m{i}")).WaitAsync(Guard);
+        await LocalCluster.WaitUntilAsync(() => cluster.Hosts.Values.All(h => h.Status.NextPosition == 20), Guard, "members did not deliver");
+        await using var subscriber = await Subscriber.ConnectAsync(cluster.SubscriberOptions(1));
+        var e = await Assert.ThrowsAsync<BelowRetentionFloorException>(async () =>
+        {
+            await foreach (var _ in subscriber.ReadAllAsync(0).WithCancellation(new CancellationTokenSource(Guard).Token)) { }
+        });
+        Assert.Equal(0, e.Position);
+        Assert.InRange(e.EarliestRetainedPosition, 1, 19);
     }
 }

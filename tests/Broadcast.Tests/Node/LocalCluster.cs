@@ -10,9 +10,12 @@ internal sealed class LocalCluster : IAsyncDisposable
 {
     private readonly string _root;
 
-    private LocalCluster(string root, Dictionary<ushort, IPEndPoint> members)
+    private readonly long _retentionBytes;
+
+    private LocalCluster(string root, Dictionary<ushort, IPEndPoint> members, long retentionBytes)
     {
         _root = root;
+        _retentionBytes = retentionBytes;
         Members = members;
     }
 
@@ -20,11 +23,11 @@ internal sealed class LocalCluster : IAsyncDisposable
     public Dictionary<ushort, MemberHost> Hosts { get; } = new();
     public const string ClusterId = "it";
 
-    public static async Task<LocalCluster> StartAsync(int count)
+    public static async Task<LocalCluster> StartAsync(int count, long retentionBytes = 256L << 20)
     {
         var root = Path.Combine(Path.GetTempPath(), "abcast-test-" + Guid.NewGuid().ToString("N"));
         var members = Enumerable.Range(1, count).ToDictionary(i => (ushort)i, _ => new IPEndPoint(IPAddress.Loopback, FreePort()));
-        var cluster = new LocalCluster(root, members);
+        var cluster = new LocalCluster(root, members, retentionBytes);
         foreach (var id in members.Keys) await cluster.StartMemberAsync(id);
         return cluster;
     }
@@ -33,6 +36,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         Hosts[id] = await MemberHost.StartAsync(new NodeOptions
         {
             ClusterId = ClusterId, NodeId = id, Members = Members, DataDirectory = Path.Combine(_root, id.ToString()),
+            SubscriberRetentionBytes = _retentionBytes,
         });
 
     public static int FreePort()
@@ -40,6 +44,16 @@ internal sealed class LocalCluster : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan guard, string what)
+    {
+        var deadline = DateTime.UtcNow + guard;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{what} (failure guard)");
+            await Task.Delay(20);
+        }
     }
 
     public async Task<ushort> WaitForLeaderAsync(TimeSpan guard, ushort except = 0)
@@ -60,6 +74,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var host in Hosts.Values) await host.StopAsync();
+        foreach (var host in Hosts.Values) Assert.False(host.Status.Halted, $"member {host.Status.NodeId} halted");
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 }
