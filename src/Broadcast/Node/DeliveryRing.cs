@@ -106,6 +106,44 @@ internal sealed class DeliveryRing
         }
     }
 
+    /// <summary>
+    /// The position of the first message of run (<paramref name="producerId"/>, <paramref name="firstSeq"/>,
+    /// <paramref name="count"/>) among the newest <paramref name="deliveriesMax"/> deliveries, if it was delivered there.
+    /// Used to answer a retried run with the position its first attempt took. Cold path: scans batches.
+    /// </summary>
+    public bool TryFindRun(ulong producerId, ulong firstSeq, int count, int deliveriesMax, out long position)
+    {
+        lock (_gate)
+        {
+            int seen = 0;
+            foreach (var entry in _entries.Reverse())
+            {
+                if (seen++ == deliveriesMax) break;
+                if (TryFindRun(entry.Message, producerId, firstSeq, count, out position)) return true;
+            }
+        }
+        position = -1;
+        return false;
+    }
+
+    private static bool TryFindRun(in DeliverMessage delivery, ulong producerId, ulong firstSeq, int count, out long position)
+    {
+        using var opened = BatchReader.Open(delivery.Batch.Span);
+        var runs = opened.EnumerateRuns();
+        int index = 0, skip = 0;
+        position = delivery.FirstPosition;
+        while (runs.MoveNext())
+        {
+            var run = runs.Current;
+            bool skipped = skip < delivery.SkippedRuns.Length && delivery.SkippedRuns[skip] == index;
+            if (skipped) skip++;
+            else if (run.ProducerId == producerId && run.FirstSeq == firstSeq && run.Count == count) return true;
+            else position += run.Count;
+            index++;
+        }
+        return false;
+    }
+
     /// <summary>Releases everything (at stop).</summary>
     public void Clear()
     {

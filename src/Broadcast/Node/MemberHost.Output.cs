@@ -23,9 +23,19 @@ public sealed partial class MemberHost
     void IConsensusOutput.Send(ushort to, in FetchMessage message) => SendToPeer(to, message);
     void IConsensusOutput.Send(ushort to, in FetchReplyMessage message) => SendToPeer(to, message);
 
+    /// <summary>Deliveries searched for the first attempt of a retried run.</summary>
+    private const int DuplicateSearchDeliveriesMax = 4096;
+
     void IConsensusOutput.Ack(long client, in PublishAckMessage ack)
     {
-        if (_publishers.TryGetValue(client, out var session)) session.Queue.TryEnqueue(ack);
+        if (!_publishers.TryGetValue(client, out var session)) return;
+        var answer = ack;
+        // A retry of a run whose first attempt was delivered (its ack lost in a leader change): the core says Duplicate
+        // without a position; the delivered stream still knows it, so the publisher gets the position after all.
+        if (ack.Status == PublishStatus.Duplicate && ack.ProducerId != 0
+            && _ring.TryFindRun(ack.ProducerId, ack.FirstSeq, ack.Count, DuplicateSearchDeliveriesMax, out long position))
+            answer = ack with { Status = PublishStatus.Committed, Position = position };
+        session.Queue.TryEnqueue(answer);
     }
 
     void IConsensusOutput.Deliver(in DeliverMessage delivery)

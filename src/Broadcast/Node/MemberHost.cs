@@ -100,6 +100,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
             log = GroupCommitLog.Open(new GroupCommitLogOptions
             {
                 Directory = Path.Combine(options.DataDirectory, "log"),
+                Device = options.LogDevice,
                 MemberId = options.NodeId,
                 ClusterId = options.ClusterId,
                 SegmentBytes = options.SegmentBytes,

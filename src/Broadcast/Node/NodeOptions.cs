@@ -41,6 +41,9 @@ public sealed class NodeOptions
     /// <summary>Log durability; <see cref="DurabilityMode.Sync"/> unless a benchmark explicitly asks otherwise.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Sync;
 
+    /// <summary>Tests only: a simulated device for the log instead of the data directory's files.</summary>
+    internal Storage.Devices.ILogDevice? LogDevice { get; init; }
+
     /// <summary>Adjusts the consensus core's tuning; node id and members are always set from these options.</summary>
     public Func<ConsensusOptions, ConsensusOptions>? ConfigureConsensus { get; init; }
 

@@ -147,4 +147,21 @@ public sealed class ClusterTests
         Assert.Equal(0, e.Position);
         Assert.InRange(e.EarliestRetainedPosition, 1, 19);
     }
+
+    [Fact]
+    public async Task AFailedFsyncHaltsTheMemberAndTheOthersKeepServing()
+    {
+        var device = new AtomicBcast.Storage.Devices.SimulatedLogDevice("m2");
+        await using var cluster = await LocalCluster.StartAsync(3, devices: new() { [2] = device });
+        cluster.ExpectedHalts.Add(2);
+        await using var publisher = await Publisher.ConnectAsync(cluster.PublisherOptions());
+        await PublishAsync(publisher, "before", 50);
+        device.FailNextSyncs(1);
+        var after = await PublishAsync(publisher, "after", 200);
+        var halted = cluster.Hosts[2];
+        var e = await Assert.ThrowsAsync<AtomicBcast.Node.MemberHaltedException>(() => halted.Completion.WaitAsync(Guard));
+        Assert.IsType<AtomicBcast.Storage.LogFailedException>(e.InnerException);
+        Assert.True(halted.Status.Halted);
+        Assert.All(after, a => Assert.True(a.Position >= 50));
+    }
 }
