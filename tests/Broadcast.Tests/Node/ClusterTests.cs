@@ -96,11 +96,16 @@ public sealed class ClusterTests
         AssertStream(await first.WaitForAsync(count), phase1, count);
         AssertStream(await second.WaitForAsync(count), phase1, count);
 
+        // Stop the leader while the second phase is in flight (the delay only makes that likely; the checks hold either way).
+        var publishing = PublishAsync(publisher, "b", count);
+        await Task.Delay(30);
         await cluster.Hosts[leader].StopAsync();
-        var phase2 = await PublishAsync(publisher, "b", count);
+        var phase2 = await publishing;
         ushort newLeader = await cluster.WaitForLeaderAsync(Guard, except: leader);
         Assert.NotEqual(leader, newLeader);
 
+        // Retries across the leader change are answered with the position of the first attempt.
+        Assert.All(phase2, a => Assert.NotEqual(Publisher.PositionUnknown, a.Position));
         var all = phase1.Concat(phase2).ToArray();
         var one = await first.WaitForAsync(2 * count);
         var two = await second.WaitForAsync(2 * count);
