@@ -17,7 +17,9 @@ internal sealed record RetainedDelivery(long Sequence, DeliverMessage Message, i
 internal sealed class DeliveryRing
 {
     private readonly object _gate = new();
-    private readonly Queue<RetainedDelivery> _entries = new();
+    // Oldest first from _head; entry i holds sequence _entries[_head].Sequence + (i - _head). Compacted when half is dead.
+    private readonly List<RetainedDelivery> _entries = new();
+    private int _head;
     private readonly long _bytesMax;
     private long _bytes;
     private long _nextSequence;
@@ -43,6 +45,8 @@ internal sealed class DeliveryRing
         get { lock (_gate) return _endPosition; }
     }
 
+    private int Count => _entries.Count - _head;
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Appends a delivery (retaining its batch) and wakes waiting sessions.</summary>
@@ -52,15 +56,21 @@ internal sealed class DeliveryRing
         lock (_gate)
         {
             var entry = new RetainedDelivery(_nextSequence++, delivery with { Batch = delivery.Batch.Retain() }, messageCount);
-            _entries.Enqueue(entry);
+            _entries.Add(entry);
             _bytes += delivery.Batch.Length;
             _endPosition = entry.EndPosition;
-            while (_bytes > _bytesMax && _entries.Count > 1)
+            while (_bytes > _bytesMax && Count > 1)
             {
-                var old = _entries.Dequeue();
+                var old = _entries[_head];
+                _entries[_head++] = null!;
                 _bytes -= old.Message.Batch.Length;
                 _floorPosition = old.EndPosition;
                 old.Message.Batch.Release();
+            }
+            if (_head > 1024 && _head > _entries.Count / 2)
+            {
+                _entries.RemoveRange(0, _head);
+                _head = 0;
             }
             signal = _appended;
             _appended = NewSignal();
@@ -77,9 +87,15 @@ internal sealed class DeliveryRing
         lock (_gate)
         {
             if (position < _floorPosition) return -1;
-            foreach (var entry in _entries)
-                if (entry.EndPosition > position) return entry.Sequence;
-            return _nextSequence;
+            // Binary search: the first entry whose end is above the position (ends grow with the sequence).
+            int low = _head, high = _entries.Count;
+            while (low < high)
+            {
+                int middle = low + (high - low) / 2;
+                if (_entries[middle].EndPosition > position) high = middle;
+                else low = middle + 1;
+            }
+            return low < _entries.Count ? _entries[low].Sequence : _nextSequence;
         }
     }
 
@@ -92,13 +108,12 @@ internal sealed class DeliveryRing
         lock (_gate)
         {
             more = _appended.Task;
-            if (_entries.Count == 0) return sequence >= _nextSequence;
-            long first = _entries.Peek().Sequence;
+            if (Count == 0) return sequence >= _nextSequence;
+            long first = _entries[_head].Sequence;
             if (sequence < first) return false;
-            foreach (var entry in _entries)
+            for (long i = _head + (sequence - first); i < _entries.Count && into.Count < countMax; i++)
             {
-                if (entry.Sequence < sequence) continue;
-                if (into.Count == countMax) break;
+                var entry = _entries[(int)i];
                 entry.Message.Batch.Retain();
                 into.Add(entry);
             }
@@ -116,11 +131,8 @@ internal sealed class DeliveryRing
         lock (_gate)
         {
             int seen = 0;
-            foreach (var entry in _entries.Reverse())
-            {
-                if (seen++ == deliveriesMax) break;
-                if (TryFindRun(entry.Message, producerId, firstSeq, count, out position)) return true;
-            }
+            for (int i = _entries.Count - 1; i >= _head && seen++ < deliveriesMax; i--)
+                if (TryFindRun(_entries[i].Message, producerId, firstSeq, count, out position)) return true;
         }
         position = -1;
         return false;
@@ -150,7 +162,9 @@ internal sealed class DeliveryRing
         TaskCompletionSource signal;
         lock (_gate)
         {
-            while (_entries.Count > 0) _entries.Dequeue().Message.Batch.Release();
+            for (int i = _head; i < _entries.Count; i++) _entries[i].Message.Batch.Release();
+            _entries.Clear();
+            _head = 0;
             _bytes = 0;
             signal = _appended;
         }
