@@ -21,6 +21,7 @@ public static class Program
             NodeCommand.Create(),
             PublishCommand.Create(),
             SubscribeCommand.Create(),
+            StatusCommand.Create(),
             DemoCommand.Create(),
         };
         var parsed = root.Parse(args);

@@ -44,6 +44,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     private readonly Thread _loop;
     private IListener? _listener;
     private Task _acceptLoop = Task.CompletedTask;
+    private Task _statusWriter = Task.CompletedTask;
     private long _nextClient;
     private volatile bool _stopping;
     private volatile MemberStatus _status;
@@ -134,6 +135,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
             link.Start();
         }
         _acceptLoop = Task.Run(AcceptLoopAsync);
+        _statusWriter = Task.Run(WriteStatusAsync);
         NodeLog.Started(_logger, _self, _options.ClusterId, LocalEndPoint.ToString() ?? "?", _member.Promised.ToString(),
             _member.NextInstance, _member.NextPosition);
     }
@@ -178,6 +180,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         }
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
         try { await _acceptLoop.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        await _statusWriter.ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         _ring.Clear();
         _log.Dispose();
@@ -186,6 +189,30 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>Writes <see cref="StatusFile"/> about once a second (and once more at stop) for <c>abcast status</c>.</summary>
+    private async Task WriteStatusAsync()
+    {
+        while (true)
+        {
+            try
+            {
+                StatusFile.From(_status).Write(_options.DataDirectory);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Status is informational; a failure to write it must not stop the member.
+            }
+            if (_stop.IsCancellationRequested) return;
+            try
+            {
+                await Task.Delay(1000, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
 
     private MemberStatus Snapshot() => new(_self, _member.Role, _member.LeaderId, _member.Promised, _member.NextInstance,
         _member.NextPosition, _member.ChosenUpTo, _log.FlushedBytes, _halted);
