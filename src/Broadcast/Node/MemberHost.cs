@@ -74,6 +74,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         foreach (var id in members)
             if (id != _self) _peerQueues[id] = new OutboundQueue(options.OutboundQueueCapacity);
         _status = Snapshot();
+        NodeMetrics.Track(log);
         _loop = new Thread(RunLoop) { IsBackground = true, Name = $"member-{_self}-loop" };
     }
 
@@ -183,6 +184,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         await _statusWriter.ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         _ring.Clear();
+        NodeMetrics.Untrack(_log);
         _log.Dispose();
         _lock.Dispose();
         _completion.TrySetResult();
@@ -204,6 +206,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
                 // Status is informational; a failure to write it must not stop the member.
             }
             if (_stop.IsCancellationRequested) return;
+            if (Environment.TickCount64 >= _nextTrimMs) await TrimAsync().ConfigureAwait(false);
             try
             {
                 await Task.Delay(1000, _stop.Token).ConfigureAwait(false);
@@ -211,6 +214,31 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
             catch (OperationCanceledException)
             {
             }
+        }
+    }
+
+    private long _nextTrimMs = Environment.TickCount64;
+
+    /// <summary>
+    /// Drops the oldest whole segments beyond <see cref="NodeOptions.LogRetainBytes"/>, never above what this member has
+    /// delivered. Fetches are served from memory, not from the log, so trimming takes nothing a peer could still ask for.
+    /// A failure of the log halts the member (through the loop).
+    /// </summary>
+    private async Task TrimAsync()
+    {
+        _nextTrimMs = Environment.TickCount64 + _options.TrimIntervalMs;
+        long delivered = _status.NextInstance;
+        if (delivered <= 0) return;
+        try
+        {
+            await _log.TrimAsync(TrimRequest.RetainBytes(_options.LogRetainBytes, (ulong)delivered)).ConfigureAwait(false);
+        }
+        catch (LogFailedException e)
+        {
+            await PostAsync(() => throw e, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using AtomicBcast.Storage;
 using AtomicBcast.Wire;
 
 namespace AtomicBcast.Node;
@@ -10,6 +11,17 @@ internal static class NodeMetrics
     private static readonly Counter<long> s_instances = s_meter.CreateCounter<long>("atomicbcast.instances.delivered");
     private static readonly Counter<long> s_bytes = s_meter.CreateCounter<long>("atomicbcast.bytes.delivered", "By");
     private static readonly Histogram<int> s_batchBytes = s_meter.CreateHistogram<int>("atomicbcast.batch.size", "By");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<GroupCommitLog, bool> s_logs = new();
+
+    static NodeMetrics()
+    {
+        s_meter.CreateObservableCounter("atomicbcast.log.fsyncs", () => s_logs.Keys.Sum(l => l.FlushCount), description: "log flushes (one fdatasync each)");
+        s_meter.CreateObservableCounter("atomicbcast.log.bytes", () => s_logs.Keys.Sum(l => l.FlushedBytes), "By", "bytes written to the log");
+    }
+
+    public static void Track(GroupCommitLog log) => s_logs[log] = true;
+    public static void Untrack(GroupCommitLog log) => s_logs.TryRemove(log, out _);
 
     public static void Delivered(in DeliverMessage delivery)
     {

@@ -38,6 +38,13 @@ public sealed class NodeOptions
     /// <summary>Bytes per log segment file. Default 64 MiB.</summary>
     public long SegmentBytes { get; init; } = 64L << 20;
 
+    /// <summary>Bytes of log segments kept; older whole segments are trimmed every <see cref="TrimIntervalMs"/> (never the
+    /// segment of the latest checkpoint or anything after it). Default 1 GiB.</summary>
+    public long LogRetainBytes { get; init; } = 1L << 30;
+
+    /// <summary>How often the log is trimmed to <see cref="LogRetainBytes"/>. Default 10 s.</summary>
+    public int TrimIntervalMs { get; init; } = 10_000;
+
     /// <summary>Log durability; <see cref="DurabilityMode.Sync"/> unless a benchmark explicitly asks otherwise.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Sync;
 
