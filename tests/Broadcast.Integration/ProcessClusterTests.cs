@@ -11,6 +11,9 @@ public sealed class ProcessClusterTests
     {
         await using var cluster = await ProcessCluster.StartAsync(3);
         int leader = await cluster.WaitForLeaderAsync();
+        const int total = 2003;
+        // Reads from the member about to be killed: it must resume elsewhere without gap or duplicate.
+        var onLeader = Task.Run(() => cluster.ReadAsync(leader, 0, total));
         await using var publisher = await Publisher.ConnectAsync(cluster.PublisherOptions());
         const int count = 2000;
         var acks = Enumerable.Range(0, count).Select(async i =>
@@ -33,7 +36,7 @@ public sealed class ProcessClusterTests
         Assert.Equal(["x1", "x2", "x3"], lines.Select(l => l[1]));
         Assert.Equal(Enumerable.Range(count, 3).Select(p => p.ToString()), lines.Select(l => l[0]));
 
-        int total = count + 3;
+        Assert.Equal(count + 3, total);
         var streams = new List<List<(long Position, string Text)>>();
         foreach (var member in new[] { leader, leader % 3 + 1, (leader + 1) % 3 + 1 })
             streams.Add(await cluster.ReadAsync(member, 0, total));
@@ -43,6 +46,8 @@ public sealed class ProcessClusterTests
             Assert.Equal(streams[0].Select(s => s.Text), stream.Select(s => s.Text));
             Assert.Equal(total, stream.Select(s => s.Text).Distinct().Count());
         }
+        var resumed = await onLeader.WaitAsync(ProcessCluster.Guard);
+        Assert.Equal(streams[0], resumed);
         foreach (var (text, position) in acked) Assert.Equal(text, streams[0][(int)position].Text);
         // From the middle.
         var middle = await cluster.ReadAsync(leader % 3 + 1, 1000, 10);

@@ -53,23 +53,30 @@ internal static class SubscribeCommand
         var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
         long printed = 0;
         var lastFlush = Environment.TickCount64;
-        await using var enumerator = subscriber.ReadAllAsync(from, stop).GetAsyncEnumerator(stop);
-        while (count is null || printed < count)
+        try
         {
-            var next = enumerator.MoveNextAsync();
-            if (!next.IsCompleted) await output.FlushAsync(stop);
-            if (!await next) break;
-            var d = enumerator.Current;
-            string text = hex ? Convert.ToHexString(d.Payload.Span) : Encoding.UTF8.GetString(d.Payload.Span);
-            await output.WriteAsync($"{d.Position}\t{text}\n");
-            printed++;
-            if (Environment.TickCount64 - lastFlush >= 100)
+            await using var enumerator = subscriber.ReadAllAsync(from, stop).GetAsyncEnumerator(stop);
+            while (count is null || printed < count)
             {
-                await output.FlushAsync(stop);
-                lastFlush = Environment.TickCount64;
+                var next = enumerator.MoveNextAsync();
+                if (!next.IsCompleted) await output.FlushAsync(stop);
+                if (!await next) break;
+                var d = enumerator.Current;
+                string text = hex ? Convert.ToHexString(d.Payload.Span) : Encoding.UTF8.GetString(d.Payload.Span);
+                await output.WriteAsync($"{d.Position}\t{text}\n");
+                printed++;
+                if (Environment.TickCount64 - lastFlush >= 100)
+                {
+                    await output.FlushAsync(stop);
+                    lastFlush = Environment.TickCount64;
+                }
             }
         }
-        await output.FlushAsync(CancellationToken.None);
+        finally
+        {
+            // Interrupted or done: everything printed so far reaches the reader.
+            await output.FlushAsync(CancellationToken.None);
+        }
         return 0;
     }
 }
