@@ -114,8 +114,9 @@ public sealed class Publisher : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException or WireException)
+            catch (Exception) when (!stop.IsCancellationRequested)
             {
+                // Whatever broke this connection (reset, malformed answer), the next member gets everything unacknowledged.
                 _target = _connector.Next(_target);
             }
             connection = null;
@@ -161,7 +162,7 @@ public sealed class Publisher : IAsyncDisposable
         {
             await reading.CancelAsync().ConfigureAwait(false);
             connection.Abort(ShutdownReason.LocalAbort);
-            try { await acks.ConfigureAwait(false); } catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or WireException) { }
+            try { await acks.ConfigureAwait(false); } catch (Exception) { /* the connection is gone either way */ }
         }
         if (!Redirected())
             lock (_inFlight) _redirect ??= acks.IsCompleted ? _connector.Next(_target) : _target;
@@ -286,6 +287,5 @@ public sealed class Publisher : IAsyncDisposable
         }
         if (_carry is { } carry) carry.Done.TrySetException(failure);
         while (_pending.Reader.TryRead(out var left)) left.Done.TrySetException(failure);
-        _wake.Dispose();
     }
 }

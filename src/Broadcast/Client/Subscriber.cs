@@ -57,9 +57,8 @@ public sealed class Subscriber : IAsyncDisposable
             CurrentMember = member;
             await using (connection.ConfigureAwait(false))
             {
-                MessageWriter.Write(connection.Output, new SubscribeMessage(next));
-                await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                while (true)
+                bool subscribed = await TrySubscribeAsync(connection, next, cancellationToken).ConfigureAwait(false);
+                while (subscribed)
                 {
                     received.Clear();
                     var outcome = await ReadSomeAsync(connection, next, received, cancellationToken).ConfigureAwait(false);
@@ -82,6 +81,19 @@ public sealed class Subscriber : IAsyncDisposable
         }
     }
 
+    private static async Task<bool> TrySubscribeAsync(IConnection connection, long next, CancellationToken cancellationToken)
+    {
+        try
+        {
+            MessageWriter.Write(connection.Output, new SubscribeMessage(next));
+            return !(await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     private ushort NextMember(ushort member)
     {
         Reconnects++;
@@ -99,9 +111,9 @@ public sealed class Subscriber : IAsyncDisposable
         {
             result = await connection.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            return new ReadOutcome(true, null);
+            return new ReadOutcome(true, null); // reset or broken: resume on another member
         }
         var buffer = result.Buffer;
         long? floor = null;

@@ -58,8 +58,9 @@ public sealed partial class MemberHost
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is WireException or IOException or InvalidOperationException)
+        catch (Exception e) when (!stop.IsCancellationRequested)
         {
+            // One connection's failure (malformed input, reset) closes that connection only.
             NodeLog.ConnectionFailed(_logger, connection.RemoteEndPoint?.ToString() ?? "?", hello.Kind.ToString(), e.Message);
             connection.Abort(new ShutdownReason(ShutdownKind.ProtocolViolation, e.Message));
         }
@@ -81,8 +82,9 @@ public sealed partial class MemberHost
         {
             await Task.WhenAll(drain, read).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or WireException or IOException or InvalidOperationException)
+        catch (Exception)
         {
+            // The link reconnects; why this connection ended is the transport's log.
         }
     }
 
