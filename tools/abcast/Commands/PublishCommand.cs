@@ -17,7 +17,7 @@ internal static class PublishCommand
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "cluster.json", Required = true };
-        var producer = new Option<ulong?>("--producer") { Description = "producer id (default: random)" };
+        var producer = new Option<ulong?>("--producer") { Description = "producer id (default: random); never reuse one across runs: its seqs restart at 1 and would be dropped as duplicates" };
         var count = new Option<int?>("--count") { Description = "publish N generated messages instead of stdin" };
         var size = new Option<int>("--size") { Description = "bytes per generated message", DefaultValueFactory = _ => 100 };
         var timeout = new Option<int>("--timeout") { Description = "seconds without any acknowledgement before giving up", DefaultValueFactory = _ => 30 };
