@@ -148,6 +148,8 @@ public sealed partial class MemberHost
     {
         try
         {
+            // Only the leader acks Committed later; a refusal is answered inside Publish and removes the entry again.
+            if (_member.IsLeader) _publishStarts[(session.Token, publish.ProducerId, publish.FirstSeq)] = System.Diagnostics.Stopwatch.GetTimestamp();
             _member.Publish(session.Token, publish);
         }
         catch (WireException e)

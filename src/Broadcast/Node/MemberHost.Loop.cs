@@ -82,6 +82,8 @@ public sealed partial class MemberHost
     private void RefreshStatus()
     {
         _status = Snapshot();
+        // Runs that will never be acked (leadership lost) must not pile up in the latency bookkeeping.
+        if (_publishStarts.Count > 0 && (!_member.IsLeader || _publishStarts.Count > 1 << 20)) _publishStarts.Clear();
         if (_member.Role != _lastRole)
         {
             _lastRole = _member.Role;

@@ -23,6 +23,9 @@ public sealed partial class MemberHost
     void IConsensusOutput.Send(ushort to, in FetchMessage message) => SendToPeer(to, message);
     void IConsensusOutput.Send(ushort to, in FetchReplyMessage message) => SendToPeer(to, message);
 
+    /// <summary>When each publisher run reached the loop, for the commit latency histogram (loop thread only).</summary>
+    private readonly Dictionary<(long Client, ulong Producer, ulong FirstSeq), long> _publishStarts = new();
+
     /// <summary>Deliveries searched for the first attempt of a retried run.</summary>
     private const int DuplicateSearchDeliveriesMax = 4096;
 
@@ -35,13 +38,16 @@ public sealed partial class MemberHost
         if (ack.Status == PublishStatus.Duplicate && ack.ProducerId != 0
             && _ring.TryFindRun(ack.ProducerId, ack.FirstSeq, ack.Count, DuplicateSearchDeliveriesMax, out long position))
             answer = ack with { Status = PublishStatus.Committed, Position = position };
+        if (_publishStarts.Remove((client, ack.ProducerId, ack.FirstSeq), out long started) && ack.Status == PublishStatus.Committed)
+            NodeMetrics.CommitLatency(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         session.Queue.TryEnqueue(answer);
     }
 
     void IConsensusOutput.Deliver(in DeliverMessage delivery)
     {
-        _ring.Append(delivery, CountDelivered(delivery));
-        NodeMetrics.Delivered(delivery);
+        int messages = CountDelivered(delivery);
+        _ring.Append(delivery, messages);
+        NodeMetrics.Delivered(delivery, messages);
     }
 
     /// <summary>Messages of the delivery that took a position (runs not skipped by the exactly-once rule).</summary>
