@@ -1,6 +1,9 @@
 using System.CommandLine;
 using AtomicBcast.Cli.Commands;
+using System.Net.Sockets;
+using AtomicBcast.Client;
 using AtomicBcast.Node;
+using AtomicBcast.Storage;
 
 namespace AtomicBcast.Cli;
 
@@ -12,10 +15,14 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand(
-            "abcast: AtomicBcast, a Multi-Paxos atomic broadcast service. " +
-            "The node, demo, publish, subscribe, status and bench commands arrive with the node issue.")
+            "abcast: AtomicBcast, a Multi-Paxos atomic broadcast service. Start with 'abcast demo'.")
         {
             ClusterInitCommand.Create(),
+            NodeCommand.Create(),
+            PublishCommand.Create(),
+            SubscribeCommand.Create(),
+            StatusCommand.Create(),
+            DemoCommand.Create(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -28,7 +35,22 @@ public static class Program
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ConfigException or DataDirectoryLockedException or IOException or UnauthorizedAccessException)
+        catch (LogCorruptException e)
+        {
+            Console.Error.WriteLine($"abcast: {e.Message}; the member refuses to start (repair it from its peers)");
+            return NodeCommand.ExitHalted;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            Console.Error.WriteLine($"abcast: address already in use: {e.Message}");
+            return ExitBadInput;
+        }
+        catch (PublishException e)
+        {
+            Console.Error.WriteLine($"abcast: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is ConfigException or DataDirectoryLockedException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"abcast: {e.Message}");
             return ExitBadInput;

@@ -1,0 +1,291 @@
+using System.Threading.Channels;
+using AtomicBcast.Transport;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Client;
+
+/// <summary>
+/// Publishes messages to the cluster, exactly once and in order (FIFO) under one producer id.
+/// Concurrent <see cref="PublishAsync"/> calls are packed into runs (consecutive seqs), at most
+/// <see cref="PublisherOptions.WindowRuns"/> runs are in flight, and every run keeps its boundaries across retries, so
+/// a retry after a timeout, a lost connection or a leader change is recognised by the cluster and never duplicates.
+/// Follows NotLeader redirects. Memory is bounded by the pending queue and the window.
+/// </summary>
+public sealed class Publisher : IAsyncDisposable
+{
+    /// <summary>
+    /// The position <see cref="PublishAsync"/> returns when the cluster confirmed the message as committed by an earlier
+    /// attempt whose acknowledgement was lost (a retry across a leader change): it is delivered exactly once, but this
+    /// member could not say at which position.
+    /// </summary>
+    public const long PositionUnknown = -1;
+
+    private sealed class Pending(ReadOnlyMemory<byte> payload)
+    {
+        public readonly ReadOnlyMemory<byte> Payload = payload;
+        public readonly TaskCompletionSource<long> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class Run(ulong firstSeq, Pending[] messages)
+    {
+        public readonly ulong FirstSeq = firstSeq;
+        public readonly Pending[] Messages = messages;
+        public readonly ReadOnlyMemory<byte>[] Payloads = messages.Select(m => m.Payload).ToArray();
+        public long SentAtMs;
+        public ulong LastSeq => FirstSeq + (ulong)Messages.Length - 1;
+    }
+
+    private readonly PublisherOptions _options;
+    private readonly ClientConnector _connector;
+    private readonly Channel<Pending> _pending;
+    private readonly List<Run> _inFlight = new();   // guarded by itself, oldest first
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _dispose = new();
+    private Pending? _carry;
+    private ulong _nextSeq = 1;
+    private ushort _target;
+    private ushort? _redirect;                        // guarded by _inFlight: reconnect to this member
+    private TimeSpan _redirectDelay;
+    private Task _run = Task.CompletedTask;
+
+    private Publisher(PublisherOptions options)
+    {
+        _options = options;
+        _connector = new ClientConnector(options, PeerKind.Publisher);
+        ProducerId = options.ProducerId ?? (ulong)Random.Shared.NextInt64(1, long.MaxValue);
+        _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.PendingMessagesMax) { SingleReader = true });
+    }
+
+    /// <summary>The producer id this publisher numbers its messages under.</summary>
+    public ulong ProducerId { get; }
+
+    /// <summary>The member the publisher currently sends to.</summary>
+    public ushort CurrentMember => _target;
+
+    /// <summary>Runs sent again after a timeout, a lost connection or a redirect.</summary>
+    public long Resends { get; private set; }
+
+    /// <summary>Connects to a member (any: redirects lead to the leader). Throws <see cref="PublishException"/> if none answers.</summary>
+    public static async Task<Publisher> ConnectAsync(PublisherOptions options, CancellationToken cancellationToken = default)
+    {
+        var publisher = new Publisher(options);
+        var (connection, id) = await publisher._connector.ConnectAnyAsync(publisher._connector.First(options.PreferredMember), 3, cancellationToken)
+            .ConfigureAwait(false);
+        publisher._target = id;
+        publisher._run = Task.Run(() => publisher.RunAsync(connection));
+        return publisher;
+    }
+
+    /// <summary>
+    /// Publishes one message and completes when it is durable on a majority, with its position in the total order
+    /// (<see cref="PositionUnknown"/> in the rare retry case described there). The payload is copied.
+    /// Cancelling stops the wait only: a message already handed over may still be published.
+    /// </summary>
+    public async Task<long> PublishAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        if (payload.Length > Limits.MessageBytesMax)
+            throw new ArgumentException($"message of {payload.Length} bytes exceeds the limit of {Limits.MessageBytesMax}", nameof(payload));
+        ObjectDisposedException.ThrowIf(_dispose.IsCancellationRequested, this);
+        var pending = new Pending(payload.ToArray());
+        await _pending.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        _wake.Release();
+        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private long NowMs => Environment.TickCount64;
+
+    private async Task RunAsync(IConnection? connection)
+    {
+        var stop = _dispose.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                connection ??= (await _connector.TryConnectAsync(_target, stop).ConfigureAwait(false));
+                if (connection is null)
+                {
+                    _target = _connector.Next(_target);
+                    await Task.Delay(_options.RetryDelay, stop).ConfigureAwait(false);
+                    continue;
+                }
+                await using (connection.ConfigureAwait(false)) await ServeConnectionAsync(connection, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception) when (!stop.IsCancellationRequested)
+            {
+                // Whatever broke this connection (reset, malformed answer), the next member gets everything unacknowledged.
+                _target = _connector.Next(_target);
+            }
+            connection = null;
+            TimeSpan delay;
+            lock (_inFlight)
+            {
+                if (_redirect is { } to) _target = to;
+                delay = _redirectDelay;
+                _redirect = null;
+                _redirectDelay = TimeSpan.Zero;
+            }
+            if (delay > TimeSpan.Zero) await Task.Delay(delay, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Resends everything unacknowledged, then keeps the window full until the connection fails, times out or is redirected.</summary>
+    private async Task ServeConnectionAsync(IConnection connection, CancellationToken stop)
+    {
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var acks = OwnedFrames.ReadAllAsync(connection.Input, OnMessage, reading.Token);
+        Run[] resend;
+        lock (_inFlight) resend = _inFlight.ToArray();
+        foreach (var run in resend) Send(connection, run);
+        if (resend.Length > 0)
+        {
+            Resends += resend.Length;
+            await connection.Output.FlushAsync(stop).ConfigureAwait(false);
+        }
+        try
+        {
+            while (!acks.IsCompleted && !Redirected())
+            {
+                if (TimedOut())
+                {
+                    lock (_inFlight) _redirect = _connector.Next(_target);
+                    break;
+                }
+                if (FillWindow(connection) > 0 && (await connection.Output.FlushAsync(stop).ConfigureAwait(false)).IsCompleted) break;
+                await _wake.WaitAsync(20, stop).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await reading.CancelAsync().ConfigureAwait(false);
+            connection.Abort(ShutdownReason.LocalAbort);
+            try { await acks.ConfigureAwait(false); } catch (Exception) { /* the connection is gone either way */ }
+        }
+        if (!Redirected())
+            lock (_inFlight) _redirect ??= acks.IsCompleted ? _connector.Next(_target) : _target;
+    }
+
+    private bool Redirected()
+    {
+        lock (_inFlight) return _redirect is not null;
+    }
+
+    private bool TimedOut()
+    {
+        lock (_inFlight) return _inFlight.Count > 0 && NowMs - _inFlight[0].SentAtMs > _options.AckTimeout.TotalMilliseconds;
+    }
+
+    /// <summary>Forms new runs from pending messages while the window has room; returns how many were sent.</summary>
+    private int FillWindow(IConnection connection)
+    {
+        int sent = 0;
+        while (true)
+        {
+            lock (_inFlight)
+                if (_inFlight.Count >= _options.WindowRuns) return sent;
+            var run = TakeRun();
+            if (run is null) return sent;
+            lock (_inFlight) _inFlight.Add(run);
+            Send(connection, run);
+            sent++;
+        }
+    }
+
+    private Run? TakeRun()
+    {
+        var messages = new List<Pending>();
+        int bytes = 0;
+        while (messages.Count < _options.RunMessagesMax)
+        {
+            var next = _carry;
+            _carry = null;
+            if (next is null && !_pending.Reader.TryRead(out next)) break;
+            if (messages.Count > 0 && bytes + next.Payload.Length > _options.RunBytesMax)
+            {
+                _carry = next;
+                break;
+            }
+            messages.Add(next);
+            bytes += next.Payload.Length;
+        }
+        if (messages.Count == 0) return null;
+        var run = new Run(_nextSeq, messages.ToArray());
+        _nextSeq += (ulong)messages.Count;
+        return run;
+    }
+
+    private void Send(IConnection connection, Run run)
+    {
+        run.SentAtMs = NowMs;
+        MessageWriter.WritePublish(connection.Output, ProducerId, run.FirstSeq, run.Payloads);
+    }
+
+    private ValueTask OnMessage(object message)
+    {
+        OwnedFrames.Release(message);
+        if (message is PublishAckMessage ack && ack.ProducerId == ProducerId) OnAck(ack);
+        _wake.Release();
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnAck(PublishAckMessage ack)
+    {
+        lock (_inFlight)
+        {
+            int index = _inFlight.FindIndex(r => r.FirstSeq == ack.FirstSeq);
+            if (index < 0) return; // an answer to a run already settled by an earlier answer
+            var run = _inFlight[index];
+            switch (ack.Status)
+            {
+                case PublishStatus.Committed:
+                    for (int k = 0; k < run.Messages.Length; k++) run.Messages[k].Done.TrySetResult(ack.Position + k);
+                    _inFlight.RemoveAt(index);
+                    break;
+                case PublishStatus.Duplicate:
+                    foreach (var m in run.Messages) m.Done.TrySetResult(PositionUnknown);
+                    _inFlight.RemoveAt(index);
+                    break;
+                case PublishStatus.OutOfSequence:
+                    // Runs below the expected seq were delivered by an earlier attempt; resend the rest.
+                    _inFlight.RemoveAll(r =>
+                    {
+                        if (r.LastSeq >= ack.ExpectedSeq) return false;
+                        foreach (var m in r.Messages) m.Done.TrySetResult(PositionUnknown);
+                        return true;
+                    });
+                    _redirect ??= _target;
+                    break;
+                case PublishStatus.NotLeader:
+                    bool known = ack.LeaderId != 0 && ack.LeaderId != _target && _connector.Ids.Contains(ack.LeaderId);
+                    _redirect ??= known ? ack.LeaderId : _connector.Next(_target);
+                    if (!known) _redirectDelay = _options.RetryDelay;
+                    break;
+                default: // Overloaded
+                    _redirect ??= _target;
+                    _redirectDelay = _options.RetryDelay;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Stops sending. Messages not yet acknowledged fail with <see cref="PublishException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_dispose.IsCancellationRequested) return;
+        await _dispose.CancelAsync().ConfigureAwait(false);
+        try { await _run.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        _pending.Writer.TryComplete();
+        var failure = new PublishException("the publisher was disposed before the message was acknowledged");
+        lock (_inFlight)
+        {
+            foreach (var run in _inFlight)
+                foreach (var m in run.Messages) m.Done.TrySetException(failure);
+            _inFlight.Clear();
+        }
+        if (_carry is { } carry) carry.Done.TrySetException(failure);
+        while (_pending.Reader.TryRead(out var left)) left.Done.TrySetException(failure);
+    }
+}

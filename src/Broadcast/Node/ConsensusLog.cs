@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using AtomicBcast.Consensus;
+using AtomicBcast.Storage;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Node;
+
+/// <summary>
+/// The core's <see cref="IConsensusLog"/> over the <see cref="GroupCommitLog"/>. A record's log sequence number is
+/// its byte address (addresses only grow), so "durable up to lsn" is <c>DurableUntil - 1</c>.
+///
+/// Chosen values (<see cref="AppendChosen"/>): Storage has no record type for them, so a chosen value is written as an
+/// Accept record at the ballot it was chosen under, and only when that can never lower or contradict what the log
+/// holds for the instance:
+/// - the log already holds an accept for the instance at the same or a higher ballot: nothing is written (the same
+///   value is durable already: a value chosen at ballot b is the only value any ballot >= b proposes);
+/// - otherwise (no accept, or one at a lower ballot) an Accept(instance, b, value) is written. As a phase-1 report it
+///   says "voted v at b", which every proposer at a ballot >= b must re-propose anyway, so it can never steer a new
+///   leader to another value; it can only raise the recovered promise, which is always safe.
+/// Because Storage's index keeps the latest accept per instance, the rule above guarantees a recorded ballot for an
+/// instance only goes down when the core itself accepts a later proposal (a real vote at or above its promise).
+/// The recovered promise is the max of the promise records and every indexed accept ballot.
+/// Appends never wait for durability; when every write buffer is full the loop thread waits for the flusher (this
+/// is the log's backpressure).
+/// </summary>
+internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
+{
+    private long _lastLsn;
+
+    /// <summary>The LSN of the newest record appended (0 when none).</summary>
+    public long LastLsn => _lastLsn;
+
+    /// <summary>Chosen values written as accept records (the rest were already in the log).</summary>
+    public long ChosenWritten;
+
+    public long AppendPromise(Ballot ballot)
+    {
+        LogAddress address;
+        while (!log.TryAppendPromise(ballot, out address)) WaitForSpace();
+        return Note(address);
+    }
+
+    public long AppendAccept(long instance, Ballot ballot, BatchBuffer batch)
+    {
+        LogAddress address;
+        while (!log.TryAppendAccept((ulong)instance, ballot, batch.Span, out address)) WaitForSpace();
+        return Note(address);
+    }
+
+    public long AppendChosen(long instance, Ballot ballot, BatchBuffer batch)
+    {
+        if (log.TryGetAccept((ulong)instance, out var held, out _) && held >= ballot) return _lastLsn;
+        ChosenWritten++;
+        return AppendAccept(instance, ballot, batch);
+    }
+
+    public long AppendCheckpoint(Checkpoint checkpoint)
+    {
+        var table = ProducerTableCodec.Encode(checkpoint.Producers);
+        LogAddress address;
+        while (!log.TryAppendCheckpoint((ulong)checkpoint.Instance, (ulong)checkpoint.NextPosition, table, out address)) WaitForSpace();
+        return Note(address);
+    }
+
+    private long Note(LogAddress address)
+    {
+        _lastLsn = (long)address.Value;
+        return _lastLsn;
+    }
+
+    private void WaitForSpace()
+    {
+        if (log.Failure is { } failure) throw failure;
+        Thread.Sleep(1);
+    }
+
+    /// <summary>
+    /// What the member rebuilds at start: the promise, the accepts from the retention window before the checkpoint on,
+    /// and the latest checkpoint. No values are handed over as known chosen (see the type's remarks).
+    /// </summary>
+    public static RecoveredState Recover(GroupCommitLog log, long retainedInstances)
+    {
+        Checkpoint? checkpoint = null;
+        if (log.TryReadLatestCheckpoint(out ulong cpInstance, out ulong cpPosition, out var table))
+            checkpoint = new Checkpoint((long)cpInstance, (long)cpPosition, ProducerTableCodec.Decode(table));
+        var promised = log.Promised;
+        var accepts = new List<LogValue>();
+        if (log.HighestInstance is ulong highest)
+        {
+            ulong floor = log.EarliestRetainedInstance;
+            long keepFrom = checkpoint is null ? 0 : Math.Max(0, checkpoint.Instance + 1 - retainedInstances);
+            for (ulong i = floor; i <= highest; i++)
+            {
+                if (!log.TryGetAccept(i, out var ballot, out _)) continue;
+                promised = Ballot.Max(promised, ballot);
+                if ((long)i < keepFrom) continue;
+                if (log.TryReadAccept(i, out var readBallot, out var batch)) accepts.Add(new LogValue((long)i, readBallot, batch));
+            }
+        }
+        return new RecoveredState { Promised = promised, Accepts = accepts, Checkpoint = checkpoint };
+    }
+}
+
+/// <summary>The producer table inside a checkpoint record: count u32, then per producer id u64 | lastSeq u64 | lastInstance i64.</summary>
+internal static class ProducerTableCodec
+{
+    private const int EntryBytes = 24;
+
+    public static byte[] Encode(ProducerEntry[] entries)
+    {
+        var bytes = new byte[4 + entries.Length * EntryBytes];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, entries.Length);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var span = bytes.AsSpan(4 + i * EntryBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(span, entries[i].ProducerId);
+            BinaryPrimitives.WriteUInt64LittleEndian(span[8..], entries[i].LastSeq);
+            BinaryPrimitives.WriteInt64LittleEndian(span[16..], entries[i].LastInstance);
+        }
+        return bytes;
+    }
+
+    public static ProducerEntry[] Decode(byte[] bytes)
+    {
+        if (bytes.Length < 4) throw new LogCorruptException("checkpoint", 0, "producer table shorter than its count");
+        int count = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        if (count < 0 || bytes.Length != 4 + (long)count * EntryBytes)
+            throw new LogCorruptException("checkpoint", 0, $"producer table of {bytes.Length} bytes does not hold {count} entries");
+        var entries = new ProducerEntry[count];
+        for (int i = 0; i < count; i++)
+        {
+            var span = bytes.AsSpan(4 + i * EntryBytes);
+            entries[i] = new ProducerEntry(BinaryPrimitives.ReadUInt64LittleEndian(span), BinaryPrimitives.ReadUInt64LittleEndian(span[8..]),
+                BinaryPrimitives.ReadInt64LittleEndian(span[16..]));
+        }
+        return entries;
+    }
+}

@@ -1,0 +1,165 @@
+using AtomicBcast.Client;
+using AtomicBcast.Transport;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Node;
+
+/// <summary>A connected publisher: its token for the core's acks and its outgoing queue.</summary>
+internal sealed record ClientSession(long Token, IConnection Connection, OutboundQueue Queue);
+
+// Connections: peers (inbound and our outbound links), publishers and subscribers.
+public sealed partial class MemberHost
+{
+    private async Task AcceptLoopAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            IConnection connection;
+            try
+            {
+                connection = await _listener!.AcceptAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            Track(Task.Run(() => ServeAsync(connection, token)));
+        }
+    }
+
+    private void Track(Task task)
+    {
+        _connections[task] = true;
+        task.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private async Task ServeAsync(IConnection connection, CancellationToken stop)
+    {
+        var hello = connection.RemoteHello;
+        try
+        {
+            switch (hello.Kind)
+            {
+                case PeerKind.Member when _options.Members.ContainsKey(hello.NodeId) && hello.NodeId != _self:
+                    await ReadPeerAsync(hello.NodeId, connection, stop).ConfigureAwait(false);
+                    break;
+                case PeerKind.Member:
+                    NodeLog.UnknownMember(_logger, connection.RemoteEndPoint?.ToString() ?? "?", hello.NodeId);
+                    break;
+                case PeerKind.Publisher:
+                    await ServePublisherAsync(connection, stop).ConfigureAwait(false);
+                    break;
+                case PeerKind.Subscriber:
+                    await ServeSubscriberAsync(connection, stop).ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            // One connection's failure (malformed input, reset) closes that connection only.
+            NodeLog.ConnectionFailed(_logger, connection.RemoteEndPoint?.ToString() ?? "?", hello.Kind.ToString(), e.Message);
+            connection.Abort(new ShutdownReason(ShutdownKind.ProtocolViolation, e.Message));
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Our outbound link to a peer: its queue drains into the connection; whatever the peer sends back is handled too.</summary>
+    private async Task RunPeerLinkAsync(ushort peer, OutboundQueue queue, IConnection connection, CancellationToken stop)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var drain = queue.DrainAsync(connection, both.Token);
+        var read = ReadPeerAsync(peer, connection, both.Token);
+        await Task.WhenAny(drain, read).ConfigureAwait(false);
+        await both.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(drain, read).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The link reconnects; why this connection ended is the transport's log.
+        }
+    }
+
+    private Task ReadPeerAsync(ushort from, IConnection connection, CancellationToken stop) =>
+        OwnedFrames.ReadAllAsync(connection.Input, message => PostAsync(() => DispatchPeer(from, message), stop), stop);
+
+    /// <summary>Loop thread: hands a peer's message to the core, then drops our reference of its batches.</summary>
+    private void DispatchPeer(ushort from, object message)
+    {
+        try
+        {
+            switch (message)
+            {
+                case PreVoteMessage m: _member.Receive(from, m); break;
+                case PreVoteReplyMessage m: _member.Receive(from, m); break;
+                case PrepareMessage m: _member.Receive(from, m); break;
+                case PromiseMessage m: _member.Receive(from, m); break;
+                case AcceptMessage m: _member.Receive(from, m); break;
+                case AcceptedMessage m: _member.Receive(from, m); break;
+                case RejectedMessage m: _member.Receive(from, m); break;
+                case HeartbeatMessage m: _member.Receive(from, m); break;
+                case FetchMessage m: _member.Receive(from, m); break;
+                case FetchReplyMessage m: _member.Receive(from, m); break;
+            }
+        }
+        finally
+        {
+            OwnedFrames.Release(message);
+        }
+    }
+
+    private async Task ServePublisherAsync(IConnection connection, CancellationToken stop)
+    {
+        var session = new ClientSession(Interlocked.Increment(ref _nextClient), connection, new OutboundQueue(_options.OutboundQueueCapacity));
+        _publishers[session.Token] = session;
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var drain = session.Queue.DrainAsync(connection, both.Token);
+        try
+        {
+            await OwnedFrames.ReadAllAsync(connection.Input, message => message is PublishMessage publish
+                ? PostAsync(() => DispatchPublish(session, publish), stop)
+                : Unexpected(message, "a publisher"), stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _publishers.TryRemove(session.Token, out _);
+            session.Queue.Complete();
+            await both.CancelAsync().ConfigureAwait(false);
+            try { await drain.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        }
+    }
+
+    private static ValueTask Unexpected(object message, string who)
+    {
+        OwnedFrames.Release(message);
+        throw new WireException($"{who} sent an unexpected {message.GetType().Name}");
+    }
+
+    /// <summary>Loop thread: a malformed run is the publisher's fault, never the member's: it closes that connection only.</summary>
+    private void DispatchPublish(ClientSession session, PublishMessage publish)
+    {
+        try
+        {
+            // Only the leader acks Committed later; a refusal is answered inside Publish and removes the entry again.
+            if (_member.IsLeader) _publishStarts[(session.Token, publish.ProducerId, publish.FirstSeq)] = System.Diagnostics.Stopwatch.GetTimestamp();
+            _member.Publish(session.Token, publish);
+        }
+        catch (WireException e)
+        {
+            NodeLog.ConnectionFailed(_logger, session.Connection.RemoteEndPoint?.ToString() ?? "?", "Publisher", e.Message);
+            session.Connection.Abort(ShutdownReason.ProtocolViolation(e));
+        }
+        finally
+        {
+            publish.Run.Release();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using AtomicBcast.Consensus;
+using AtomicBcast.Storage;
+
+namespace AtomicBcast.Node;
+
+/// <summary>Everything one member process needs: who it is, where its peers are, where its data lives, and tuning.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The cluster id named in every hello; connections from another cluster are refused.</summary>
+    public required string ClusterId { get; init; }
+
+    /// <summary>This member's id (1..65535).</summary>
+    public required ushort NodeId { get; init; }
+
+    /// <summary>Every member of the cluster (this one included) and the address it serves on.</summary>
+    public required IReadOnlyDictionary<ushort, IPEndPoint> Members { get; init; }
+
+    /// <summary>The member's data directory (locked for the life of the host; the log lives in its <c>log</c> folder).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Where to listen; defaults to this member's entry in <see cref="Members"/>.</summary>
+    public IPEndPoint? ListenEndPoint { get; init; }
+
+    /// <summary>Bytes of recent deliveries kept in memory for subscribers; a subscriber asking below them is refused
+    /// with the earliest retained position. Default 256 MiB.</summary>
+    public long SubscriberRetentionBytes { get; init; } = 256L << 20;
+
+    /// <summary>How often the consensus core's timers are checked. Default 5 ms.</summary>
+    public int TickMs { get; init; } = 5;
+
+    /// <summary>Events (peer frames, publisher runs, durability notices) the loop queues before readers wait. Default 8192.</summary>
+    public int LoopQueueCapacity { get; init; } = 8192;
+
+    /// <summary>Messages queued per outgoing connection before further ones are dropped (consensus retransmits). Default 16384.</summary>
+    public int OutboundQueueCapacity { get; init; } = 16384;
+
+    /// <summary>Bytes per log segment file. Default 64 MiB.</summary>
+    public long SegmentBytes { get; init; } = 64L << 20;
+
+    /// <summary>Bytes of log segments kept; older whole segments are trimmed every <see cref="TrimIntervalMs"/> (never the
+    /// segment of the latest checkpoint or anything after it). Default 1 GiB.</summary>
+    public long LogRetainBytes { get; init; } = 1L << 30;
+
+    /// <summary>How often the log is trimmed to <see cref="LogRetainBytes"/>. Default 10 s.</summary>
+    public int TrimIntervalMs { get; init; } = 10_000;
+
+    /// <summary>Log durability; <see cref="DurabilityMode.Sync"/> unless a benchmark explicitly asks otherwise.</summary>
+    public DurabilityMode Durability { get; init; } = DurabilityMode.Sync;
+
+    /// <summary>Tests only: a simulated device for the log instead of the data directory's files.</summary>
+    internal Storage.Devices.ILogDevice? LogDevice { get; init; }
+
+    /// <summary>Adjusts the consensus core's tuning; node id and members are always set from these options.</summary>
+    public Func<ConsensusOptions, ConsensusOptions>? ConfigureConsensus { get; init; }
+
+    /// <summary>Options for member <paramref name="id"/> of a loaded <see cref="ClusterConfig"/>.</summary>
+    public static NodeOptions FromConfig(ClusterConfig config, int id)
+    {
+        var member = config.Member(id);
+        return new NodeOptions
+        {
+            ClusterId = config.ClusterId,
+            NodeId = (ushort)member.Id,
+            Members = config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
+            DataDirectory = member.DataDir,
+        };
+    }
+}
