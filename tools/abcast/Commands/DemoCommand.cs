@@ -76,8 +76,7 @@ internal static class DemoCommand
     {
         using var stopSubscribers = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var progress = members.Keys.ToDictionary(id => id, _ => new SubscriberProgress());
-        long target = long.MaxValue;
-        var subscribers = members.Keys.Select(id => Task.Run(() => SubscribeAsync(members, id, progress[id], () => Volatile.Read(ref target), stopSubscribers.Token))).ToArray();
+        var subscribers = members.Keys.Select(id => Task.Run(() => SubscribeAsync(members, id, progress[id], stopSubscribers.Token))).ToArray();
 
         var latencies = new List<long>[publisherCount];
         long acked = 0;
@@ -94,10 +93,16 @@ internal static class DemoCommand
         double elapsed = clock.Elapsed.TotalSeconds;
         long total = Interlocked.Read(ref acked);
         // Every acked message is delivered; wait (failure guard only) until each subscriber reached them all.
-        long end = hosts.Max(h => h.Status.NextPosition);
-        Volatile.Write(ref target, end);
+        // The members' status is a snapshot refreshed every tick, so the end is re-read while waiting: it can only
+        // grow, and it is at least the number of acked messages (each takes one position).
+        long end = Math.Max(total, hosts.Max(h => h.Status.NextPosition));
         var guard = Stopwatch.StartNew();
-        while (progress.Values.Any(p => Volatile.Read(ref p.HashedUpTo) < end) && guard.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20, stop);
+        while (guard.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(20, stop);
+            end = Math.Max(end, hosts.Max(h => h.Status.NextPosition));
+            if (progress.Values.All(p => Volatile.Read(ref p.HashedUpTo) >= end)) break;
+        }
         await stopSubscribers.CancelAsync();
         await Task.WhenAll(subscribers).ContinueWith(_ => { }, TaskScheduler.Default);
         return Summarize(total, end, elapsed, size, latencies, progress);
@@ -132,7 +137,7 @@ internal static class DemoCommand
         }
     }
 
-    private static async Task SubscribeAsync(Dictionary<ushort, IPEndPoint> members, ushort member, SubscriberProgress progress, Func<long> target,
+    private static async Task SubscribeAsync(Dictionary<ushort, IPEndPoint> members, ushort member, SubscriberProgress progress,
         CancellationToken stop)
     {
         await using var subscriber = await Subscriber.ConnectAsync(new SubscriberOptions { ClusterId = ClusterId, Members = members, PreferredMember = member }, stop);
