@@ -140,6 +140,20 @@ internal sealed class History
                         Fail($"publisher {publisher.Index} message {run.Ids[k]:x} acked at position {position} but not delivered there");
                 }
             }
+        // Every run a publisher was told is in (Committed, Duplicate, or below an OutOfSequence ack's expected seq) must be
+        // in the sequence, wherever it landed: a lost confirmed tail is a lost acked message.
+        var delivered = new HashSet<long>(Global);
+        foreach (var publisher in publishers)
+            foreach (var run in publisher.Runs)
+            {
+                if (!run.Confirmed) continue;
+                foreach (long id in run.Ids)
+                    if (!delivered.Contains(id))
+                    {
+                        Fail($"publisher {publisher.Index} run {run.FirstSeq} was confirmed but message {id:x} was never delivered: confirmed run lost");
+                        break;
+                    }
+            }
         foreach (var subscriber in subscribers)
             for (int p = 0; p < subscriber.Received.Count; p++)
                 if (p >= Global.Count || subscriber.Received[p] != Global[p])

@@ -102,6 +102,7 @@ public sealed partial class Member
     /// </summary>
     private void AnswerBelowFloor(ushort leader, long instance)
     {
+        Floor.AcceptsBelowFloor++;
         if (_chosen.TryGetValue(instance, out var value))
             _output.Send(leader, new FetchReplyMessage(instance, value.Ballot, FetchStatus.Chosen, value.Batch));
         else
@@ -180,7 +181,11 @@ public sealed partial class Member
     {
         // Belt and braces for the pin: a promise that cannot list every vote from its from must not go out at all.
         // The candidate gets no answer from us; its candidacy times out and the next one starts from its own next.
-        if (fromInstance < _acceptedFloor) return;
+        if (fromInstance < _acceptedFloor)
+        {
+            Floor.PromisesRefused++;
+            return;
+        }
         int span = _options.PromiseChunkInstances;
         long maxAccepted = _maxAccepted;
         for (long chunkStart = fromInstance; ; chunkStart += span)

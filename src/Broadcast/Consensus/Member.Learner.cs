@@ -126,6 +126,7 @@ public sealed partial class Member
     private void TrimAccepted(long below)
     {
         long limit = Math.Min(below, PinnedFrom);
+        if (limit < below) Floor.PinnedTrims++;
         if (limit <= _acceptedFloor) return;
         if (limit - _acceptedFloor <= _accepted.Count)
         {

@@ -39,6 +39,7 @@ public sealed partial class Member
     private bool _halted;
 
     internal FaultSwitches Switches { get; } = new();
+    internal FloorCounters Floor { get; } = new();
 
     public Member(ConsensusOptions options, IConsensusLog log, IConsensusOutput output, TimeProvider time, Random random,
         RecoveredState? recovered = null)
