@@ -261,6 +261,7 @@ internal sealed class Simulation
 
     public void Transmit(ushort from, ushort to, Action<Member> deliver)
     {
+        if (!Nodes[from - 1].Up) return; // the sender crashed earlier in this event
         _sent++;
         if (_faults && (_blocked[from, to] || _random.NextDouble() < _config.DropRate))
         {
@@ -273,12 +274,9 @@ internal sealed class Simulation
             {
                 if (Nodes[to - 1].Core is { } core) deliver(core);
             });
-        // A crash between two effects of one event: the rest of the event's effects are lost with the member.
-        if (_faults && _random.NextDouble() < _config.CrashAfterSendRate)
-        {
-            var sender = Nodes[from - 1];
-            _scheduler.After(0, () => Crash(sender));
-        }
+        // A crash between two effects of one event: the member dies right here, so the rest of the event's effects
+        // (later sends, appends, deliveries, acks of the same handler) are lost with it.
+        if (_faults && _random.NextDouble() < _config.CrashAfterSendRate) Crash(Nodes[from - 1]);
     }
 
     public void CountFetch() => _fetches++;

@@ -50,6 +50,9 @@ public sealed partial class Member
             _promised = m.Ballot;
             _promiseLsn = _log.AppendPromise(m.Ballot);
             StepDownIfOutvoted();
+            // Give the candidate we just promised a full election timeout to finish phase 1 before we compete with it
+            // (as a Raft voter does): otherwise, with slow syncs, candidacies keep preempting one another.
+            if (from != _self) ResetElectionTimer(NowMs);
         }
         Pin(m.Ballot, m.FromInstance);
         if (_promiseLsn <= _durableLsn) PromiseDurable(from, m.Ballot, m.FromInstance);
