@@ -106,7 +106,7 @@ internal sealed record SimConfig
     ];
 
     private const string Agreement = "agreement broken", PrefixChanged = "committed prefix changed", AckedLost = "not delivered there",
-        ConfirmedLost = "confirmed run lost";
+        ConfirmedLost = "confirmed run lost", TwoChosen = "two values chosen", NotChosen = "delivered a value that was not chosen";
 
     public static readonly SimConfig[] NegativeControls =
     [
@@ -115,13 +115,13 @@ internal sealed record SimConfig
         Harsh with
         {
             Name = "neg-ack-before-durable", AckBeforeDurable = true, FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002,
-            ExpectedViolations = ["promise went down across a restart", Agreement, PrefixChanged, AckedLost, ConfirmedLost],
+            ExpectedViolations = ["promise went down across a restart", TwoChosen, NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost],
         },
         Harsh with { Name = "neg-reuse-ballot", ReuseBallotAfterRestart = true, ExpectedViolations = ["ballot reused"] },
-        Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true, ExpectedViolations = [Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
+        Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true, ExpectedViolations = [NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
         Harsh with { Name = "neg-no-retransmit", NoRetransmit = true, ExpectedViolations = ["liveness"] },
         // The review's S1 made systematic: every promise leaves out a vote. No per-message rule can see it; only the
-        // end-to-end checks (agreement, the sequence, acked and confirmed messages) can.
-        Harsh with { Name = "neg-promise-omits-vote", PromiseOmitsVote = true, ExpectedViolations = [Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
+        // checks across members (chosen values, agreement, the sequence, acked and confirmed messages) can.
+        Harsh with { Name = "neg-promise-omits-vote", PromiseOmitsVote = true, ExpectedViolations = [TwoChosen, NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
     ];
 }

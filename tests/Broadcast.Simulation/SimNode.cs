@@ -32,6 +32,9 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Start(Member core)
     {
+        // Votes the member hands to itself inline are votes too (review T3).
+        core.Observer.Promise = m => _sim.History.OnPromise(Id, m.Ballot);
+        core.Observer.Accepted = m => _sim.History.OnAccepted(Id, m.Ballot, m.FirstInstance, m.LastInstance);
         Disk.Dead = false;
         Core = core;
         Incarnation++;
@@ -99,7 +102,7 @@ internal sealed class SimNode : IConsensusOutput
     {
         if (!Up) return; // crashed earlier in this event: never sent, so not in the history
         _sim.Trace($"m{Id}->m{to} AcceptedMessage {m.Ballot} " + Describe(m));
-        _sim.History.OnAccepted(Id, m.Ballot);
+        _sim.History.OnAccepted(Id, m.Ballot, m.FirstInstance, m.LastInstance);
         var c = m;
         _sim.Transmit(Id, to, core => core.Receive(Id, c));
     }

@@ -49,6 +49,7 @@ internal sealed class Simulation
         _memberIds = Enumerable.Range(1, config.Members).Select(i => (ushort)i).ToArray();
         _blocked = new bool[config.Members + 1, config.Members + 1];
         Nodes = _memberIds.Select(id => new SimNode(this, id)).ToArray();
+        History.Quorum = config.Members / 2 + 1;
     }
 
     public SimNode[] Nodes { get; }

@@ -108,9 +108,12 @@ public sealed partial class Member
         Floor.AcceptsBelowFloor++;
         if (_chosen.TryGetValue(instance, out var value))
             _output.Send(leader, new FetchReplyMessage(instance, value.Ballot, FetchStatus.Chosen, value.Batch));
-        else
-            _output.Send(leader, new FetchReplyMessage(_acceptedFloor, default, FetchStatus.Trimmed, null));
+        else if (instance < _next)
+            _output.Send(leader, new FetchReplyMessage(DeliveredFloor, default, FetchStatus.Trimmed, null));
     }
+
+    /// <summary>What a Trimmed answer reports: every instance below it we delivered (so it is chosen) and no longer hold.</summary>
+    private long DeliveredFloor => Math.Min(_acceptedFloor, _next);
 
     private void Accept(Ballot ballot, long instance, BatchBuffer batch)
     {
@@ -200,7 +203,11 @@ public sealed partial class Member
                 if (_accepted.TryGetValue(i, out var a)) _promiseScratch.Add(new PromiseRecord(i, a.Ballot, a.Batch));
             if (Switches.PromiseOmitsVote && to != _self && _promiseScratch.Count > 0) _promiseScratch.RemoveAt(0);
             var message = new PromiseMessage(ballot, chunkStart, last, _promiseScratch.ToArray());
-            if (to == _self) OnPromise(_self, message);
+            if (to == _self)
+            {
+                Observer.Promise?.Invoke(message);
+                OnPromise(_self, message);
+            }
             else _output.Send(to, message);
             if (last) break;
         }
@@ -208,7 +215,11 @@ public sealed partial class Member
 
     private void SendAccepted(ushort to, in AcceptedMessage m)
     {
-        if (to == _self) OnAccepted(_self, m);
+        if (to == _self)
+        {
+            Observer.Accepted?.Invoke(m);
+            OnAccepted(_self, m);
+        }
         else _output.Send(to, m);
     }
 

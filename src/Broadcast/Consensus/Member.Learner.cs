@@ -171,7 +171,7 @@ public sealed partial class Member
                 continue;
             }
             bool trimmed = i < _next && i < _acceptedFloor;
-            _output.Send(from, new FetchReplyMessage(trimmed ? _acceptedFloor : i, default, trimmed ? FetchStatus.Trimmed : FetchStatus.Unknown, null));
+            _output.Send(from, new FetchReplyMessage(trimmed ? DeliveredFloor : i, default, trimmed ? FetchStatus.Trimmed : FetchStatus.Unknown, null));
             return;
         }
     }

@@ -40,6 +40,7 @@ public sealed partial class Member
 
     internal FaultSwitches Switches { get; } = new();
     internal FloorCounters Floor { get; } = new();
+    internal SelfObserver Observer { get; } = new();
 
     public Member(ConsensusOptions options, IConsensusLog log, IConsensusOutput output, TimeProvider time, Random random,
         RecoveredState? recovered = null)
