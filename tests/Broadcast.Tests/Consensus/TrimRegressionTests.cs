@@ -144,4 +144,33 @@ public sealed class TrimRegressionTests(ITestOutputHelper output)
         foreach (var d in c[1].Delivered)
             Assert.True(c[3].Delivered.Single(x => x.Instance == d.Instance).Batch.AsSpan().SequenceEqual(d.Batch));
     }
+
+    /// <summary>An Accept for an instance the acceptor delivered and trimmed is answered (not dropped) with the floor below
+    /// which everything is chosen (or with the chosen value while it is still held, which needs a pin: see the sim's trimmed configs).</summary>
+    [Fact]
+    public void AcceptBelowTheFloorIsAnswered()
+    {
+        var c = ElectOne();
+        for (ulong seq = 1; seq <= 12; seq++)
+        {
+            Publish(c[1].M, 7, seq, fill: (byte)seq);
+            c.Run(_ => true, 1, 2, 3);
+        }
+        c.Clock.NowMs += 100;
+        foreach (var n in c.Nodes) n.M.Tick();
+        c.Run(_ => true, 1, 2, 3);
+        Assert.Equal(12, c[2].M.NextInstance);
+        long floor = c[2].M.AcceptedFloor;
+        Assert.True(floor > 1, $"floor {floor}");
+        var higher = Ballot.Create(c[2].M.Promised.Round + 1, 3);
+        var batch = BatchBuffer.CopyOf(TestHost.Run(9, 1, 1, 1));
+        c[2].M.Receive(3, new AcceptMessage(higher, 0, -1, batch));
+        c[2].M.Receive(3, new AcceptMessage(higher, floor - 1, -1, batch));
+        batch.Release();
+        var replies = c.Queue.Where(w => w.From == 2 && w.To == 3).Select(w => w.Message.ToString()!).ToList();
+        output.WriteLine(string.Join("\n", replies));
+        Assert.Contains($"FetchReply {floor} Trimmed", replies[0]);
+        Assert.Contains($"FetchReply {floor} Trimmed", replies[1]);
+        Assert.Equal(2, replies.Count); // and nothing else: no vote below the floor
+    }
 }
