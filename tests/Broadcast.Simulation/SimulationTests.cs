@@ -5,7 +5,7 @@ namespace AtomicBcast.Simulation;
 
 /// <summary>
 /// The seed sweep, exact replay of one seed, and the negative controls.
-/// Longer local sweep: SIM_SEEDS=100000 SIM_FIRST_SEED=1000001 SIM_MINUTES=15 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Sweep
+/// Longer local sweep: SIM_SEEDS=100000 SIM_FIRST_SEED=1000001 SIM_MINUTES=15 SIM_PARTIAL_OK=1 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Sweep
 /// Replay one run:     SIM_SEED=123 SIM_CONFIG=faulty3 dotnet test tests/Broadcast.Simulation -c Release --filter FullyQualifiedName~SimulationTests.Replay
 /// </summary>
 public sealed class SimulationTests(ITestOutputHelper output)
