@@ -124,8 +124,14 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     private async Task StartServingAsync(CancellationToken cancellationToken)
     {
         var listenAt = _options.ListenEndPoint ?? _options.Members[_self];
-        ProbePortFree(listenAt);
-        _listener = await _transport.ListenAsync(listenAt, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _listener = await _transport.ListenAsync(listenAt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new IOException($"cannot listen on {listenAt}: the address is already in use", e);
+        }
         _loop.Start();
         foreach (var (id, queue) in _peerQueues)
         {
@@ -139,26 +145,6 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         _statusWriter = Task.Run(WriteStatusAsync);
         NodeLog.Started(_logger, _self, _options.ClusterId, LocalEndPoint.ToString() ?? "?", _member.Promised.ToString(),
             _member.NextInstance, _member.NextPosition);
-    }
-
-    /// <summary>
-    /// The TCP listener sets SO_REUSEADDR, which .NET on Linux maps to SO_REUSEPORT too, so a second member on the same
-    /// port would bind silently and share the connections. A bind with SO_REUSEADDR alone (TIME_WAIT is fine) fails
-    /// with AddressAlreadyInUse when anything listens there.
-    /// </summary>
-    private static void ProbePortFree(IPEndPoint endPoint)
-    {
-        if (endPoint.Port == 0) return;
-        using var probe = new System.Net.Sockets.Socket(endPoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        if (OperatingSystem.IsLinux()) probe.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
-        try
-        {
-            probe.Bind(endPoint);
-        }
-        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
-        {
-            throw new IOException($"cannot listen on {endPoint}: the address is already in use", e);
-        }
     }
 
     /// <summary>Stops serving: the loop ends, links and connections close, the log flushes and closes, the lock is released.</summary>

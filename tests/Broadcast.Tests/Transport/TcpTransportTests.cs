@@ -18,6 +18,19 @@ public sealed class TcpTransportTests : TransportSuite
         return new SocketPeer(socket);
     }
 
+    [Fact]
+    public async Task ASecondListenerOnAPortInUseIsRefused()
+    {
+        // Without SO_REUSEPORT a second process (or listener) cannot silently share a member's port.
+        var transport = CreateTransport(Options());
+        await using var first = await transport.ListenAsync(AnyEndPoint, CancellationToken.None);
+        var error = await Assert.ThrowsAsync<SocketException>(async () =>
+        {
+            await using var second = await transport.ListenAsync(first.LocalEndPoint, CancellationToken.None);
+        });
+        Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+    }
+
     private sealed class SocketPeer(Socket socket) : RawPeer
     {
         public override async Task SendAsync(byte[] bytes) => await socket.SendAsync(bytes, SocketFlags.None);

@@ -23,8 +23,7 @@ internal sealed class SocketListener : Listener
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // A restarted listener must be able to take its port back while old connections sit in TIME_WAIT.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebindDuringTimeWait(socket);
             socket.Bind(endPoint);
             socket.Listen(transport.Options.AcceptBacklog);
         }
@@ -36,6 +35,19 @@ internal sealed class SocketListener : Listener
         var listener = new SocketListener(socket, transport);
         listener._acceptLoop = listener.AcceptLoopAsync();
         return listener;
+    }
+
+    /// <summary>
+    /// A restarted listener must be able to take its port back while old connections sit in TIME_WAIT: that is
+    /// SO_REUSEADDR. .NET's ReuseAddress option on Linux also sets SO_REUSEPORT, which would let a second process
+    /// bind the same port silently and share its connections, so on Linux the plain option is set directly and a
+    /// port that something listens on fails to bind with AddressAlreadyInUse.
+    /// </summary>
+    private static void AllowRebindDuringTimeWait(Socket socket)
+    {
+        const int SolSocket = 1, SoReuseAddr = 2;
+        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+        else socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
     }
 
     protected override async ValueTask StopAcceptingAsync()
