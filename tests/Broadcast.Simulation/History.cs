@@ -15,6 +15,8 @@ internal sealed class History
     private readonly Dictionary<ushort, Ballot> _maxPromise = new();
     private readonly Dictionary<ushort, Ballot> _maxAccepted = new();
     private readonly Dictionary<long, (uint Crc, int Length, long FirstPosition)> _instances = new();
+    private readonly Dictionary<(ulong Ballot, long Instance), ulong> _votes = new();
+    private readonly Dictionary<long, (uint Crc, int Length)> _chosenValues = new();
 
     public IReadOnlyList<string> Violations => _violations;
     /// <summary>The one global sequence: message id by position.</summary>
@@ -45,13 +47,30 @@ internal sealed class History
         else _maxPromise[node] = ballot;
     }
 
-    /// <summary>No Accepted below a promise already given.</summary>
-    public void OnAccepted(ushort node, Ballot ballot)
+    /// <summary>No Accepted below a promise already given. A majority of Accepted at (ballot, instance) chooses that
+    /// ballot's value for the instance: every value chosen for one instance, at any ballot, must be the same (review T7).</summary>
+    public void OnAccepted(ushort node, Ballot ballot, long first, long last)
     {
         if (_maxPromise.TryGetValue(node, out var max) && ballot < max)
             Fail($"member {node} sent Accepted at {ballot} after promising {max}: accepted below its promise");
         _maxAccepted[node] = Ballot.Max(_maxAccepted.GetValueOrDefault(node), ballot);
+        for (long i = first; i <= last; i++)
+        {
+            ulong votes = _votes.GetValueOrDefault((ballot.Value, i)) | (1UL << node);
+            _votes[(ballot.Value, i)] = votes;
+            if (System.Numerics.BitOperations.PopCount(votes) != Quorum) continue;
+            if (!_acceptValues.TryGetValue((ballot.Value, i), out var value))
+            {
+                Fail($"member {node} sent Accepted at {ballot} for instance {i}, which that ballot never proposed");
+                continue;
+            }
+            if (!_chosenValues.TryAdd(i, value) && _chosenValues[i] != value)
+                Fail($"instance {i}: ballot {ballot} chose {value} after {_chosenValues[i]} was chosen: two values chosen");
+        }
     }
+
+    /// <summary>Majority size of the configuration (votes needed to choose a value).</summary>
+    public int Quorum { get; set; } = int.MaxValue;
 
     /// <summary>What a member answered before a crash binds it after the restart.</summary>
     public void CheckRestart(ushort node, Ballot recovered)
@@ -79,6 +98,8 @@ internal sealed class History
             Fail($"member {node.Id} delivered instance {d.Instance}, expected {node.ExpectedInstance}: out of order");
         node.ExpectedInstance = d.Instance + 1;
         var value = (BinaryPrimitives.ReadUInt32LittleEndian(span), span.Length, d.FirstPosition);
+        if (_chosenValues.TryGetValue(d.Instance, out var chosen) && chosen != (value.Item1, value.Item2))
+            Fail($"member {node.Id} delivered instance {d.Instance} as {value}, but {chosen} was chosen: delivered a value that was not chosen");
         if (!_instances.TryAdd(d.Instance, value) && _instances[d.Instance] != value)
             Fail($"member {node.Id} delivered instance {d.Instance} as {value}, another member as {_instances[d.Instance]}: agreement broken");
         long position = d.FirstPosition;
@@ -139,6 +160,20 @@ internal sealed class History
                     if (position >= Global.Count || Global[(int)position] != run.Ids[k])
                         Fail($"publisher {publisher.Index} message {run.Ids[k]:x} acked at position {position} but not delivered there");
                 }
+            }
+        // Every run a publisher was told is in (Committed, Duplicate, or below an OutOfSequence ack's expected seq) must be
+        // in the sequence, wherever it landed: a lost confirmed tail is a lost acked message.
+        var delivered = new HashSet<long>(Global);
+        foreach (var publisher in publishers)
+            foreach (var run in publisher.Runs)
+            {
+                if (!run.Confirmed) continue;
+                foreach (long id in run.Ids)
+                    if (!delivered.Contains(id))
+                    {
+                        Fail($"publisher {publisher.Index} run {run.FirstSeq} was confirmed but message {id:x} was never delivered: confirmed run lost");
+                        break;
+                    }
             }
         foreach (var subscriber in subscribers)
             for (int p = 0; p < subscriber.Received.Count; p++)

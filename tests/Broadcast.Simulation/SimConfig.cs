@@ -34,9 +34,16 @@ internal sealed record SimConfig
     public int PromiseChunkInstances { get; init; } = 4;
     public long IntakeBytesMax { get; init; } = 1 << 20;
     public long RetainedInstances { get; init; } = 1 << 14;
-    /// <summary>Off only where the core is known not to catch up (a member behind every peer's retention needs a
-    /// snapshot transfer, which the core does not have): such runs check safety only.</summary>
+    /// <summary>Off only in negative-control settings that need it off. See <see cref="LivenessProgressOnly"/>.</summary>
     public bool CheckLiveness { get; init; } = true;
+    /// <summary>Where members keep few instances in memory, a member that fell behind every peer's retention cannot catch
+    /// up (that needs a snapshot transfer or fetches served from the log, which the core does not have): liveness then
+    /// asks only that every publisher is done, every run confirmed, after the faults stop: the cluster still makes
+    /// progress (no wedged leader, review L1), though lagging members and their subscribers may stay behind.</summary>
+    public bool LivenessProgressOnly { get; init; }
+    /// <summary>Negative controls: what the caught violation must say (any one of these), so a control is caught by
+    /// the check it targets and not by a side effect.</summary>
+    public string[] ExpectedViolations { get; init; } = [];
 
     // Negative controls: deliberate bugs switched on in every member.
     public bool AcceptBelowPromise { get; init; }
@@ -44,6 +51,7 @@ internal sealed record SimConfig
     public bool ReuseBallotAfterRestart { get; init; }
     public bool DeliverUnchosen { get; init; }
     public bool NoRetransmit { get; init; }
+    public bool PromiseOmitsVote { get; init; }
 
     public static readonly SimConfig Calm3 = new() { Name = "calm3", DropRate = 0.01, CrashEveryMs = 3000 };
 
@@ -70,6 +78,14 @@ internal sealed record SimConfig
     };
 
 
+    /// <summary>The floor paths (review T1): tiny in-memory retention, slow syncs (promises wait long for their sync while
+    /// learners deliver), 5 members, and a long-delay tail (stale commit advertisements after leader changes).</summary>
+    public static readonly SimConfig Trimmed5 = Faulty5 with
+    {
+        Name = "trimmed5", RetainedInstances = 6, FsyncDelayMaxMs = 80, LongDelayRate = 0.06, LongDelayMaxMs = 600,
+        CrashEveryMs = 300, PromiseChunkInstances = 2, LivenessProgressOnly = true,
+    };
+
     public static SimConfig ByName(string name) =>
         Sweep.Concat(NegativeControls).FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown config {name}");
 
@@ -84,17 +100,28 @@ internal sealed record SimConfig
     public static readonly SimConfig[] Sweep =
     [
         Calm3, Faulty3, Faulty5, Partitions5, Loaded3, Harsh,
-        Faulty3 with { Name = "trimmed3", RetainedInstances = 12, CheckLiveness = false },
+        Faulty3 with { Name = "trimmed3", RetainedInstances = 12, LivenessProgressOnly = true },
+        Trimmed5,
         Harsh with { Name = "harsh-slow-sync", FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
     ];
 
+    private const string Agreement = "agreement broken", PrefixChanged = "committed prefix changed", AckedLost = "not delivered there",
+        ConfirmedLost = "confirmed run lost", TwoChosen = "two values chosen", NotChosen = "delivered a value that was not chosen";
+
     public static readonly SimConfig[] NegativeControls =
     [
-        Harsh with { Name = "neg-accept-below-promise", AcceptBelowPromise = true },
+        Harsh with { Name = "neg-accept-below-promise", AcceptBelowPromise = true, ExpectedViolations = ["accepted below its promise"] },
         // Needs a crash to lose an acked accept before its sync: slow syncs, frequent crashes.
-        Harsh with { Name = "neg-ack-before-durable", AckBeforeDurable = true, FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
-        Harsh with { Name = "neg-reuse-ballot", ReuseBallotAfterRestart = true },
-        Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true },
-        Harsh with { Name = "neg-no-retransmit", NoRetransmit = true },
+        Harsh with
+        {
+            Name = "neg-ack-before-durable", AckBeforeDurable = true, FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002,
+            ExpectedViolations = ["promise went down across a restart", TwoChosen, NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost],
+        },
+        Harsh with { Name = "neg-reuse-ballot", ReuseBallotAfterRestart = true, ExpectedViolations = ["ballot reused"] },
+        Harsh with { Name = "neg-deliver-unchosen", DeliverUnchosen = true, ExpectedViolations = [NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
+        Harsh with { Name = "neg-no-retransmit", NoRetransmit = true, ExpectedViolations = ["liveness"] },
+        // The review's S1 made systematic: every promise leaves out a vote. No per-message rule can see it; only the
+        // checks across members (chosen values, agreement, the sequence, acked and confirmed messages) can.
+        Harsh with { Name = "neg-promise-omits-vote", PromiseOmitsVote = true, ExpectedViolations = [TwoChosen, NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
     ];
 }

@@ -25,6 +25,8 @@ internal sealed class SimDisk : IConsensusLog
     public Action? Appended;
 
     public bool HasUnsynced => _unsynced.Count > 0;
+    /// <summary>The member crashed in the middle of an event: what the rest of that event appends never reaches the disk.</summary>
+    public bool Dead;
 
     public long AppendPromise(Ballot ballot) => Add(new DiskRecord(Kind.Promise, _nextLsn, -1, ballot, null, null));
     public long AppendAccept(long instance, Ballot ballot, BatchBuffer batch) =>
@@ -36,6 +38,7 @@ internal sealed class SimDisk : IConsensusLog
 
     private long Add(DiskRecord record)
     {
+        if (Dead) return _nextLsn; // the dead incarnation gets an answer; nothing is stored
         _nextLsn++;
         _unsynced.Add(record);
         Appended?.Invoke();

@@ -32,6 +32,10 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Start(Member core)
     {
+        // Votes the member hands to itself inline are votes too (review T3).
+        core.Observer.Promise = m => _sim.History.OnPromise(Id, m.Ballot);
+        core.Observer.Accepted = m => _sim.History.OnAccepted(Id, m.Ballot, m.FirstInstance, m.LastInstance);
+        Disk.Dead = false;
         Core = core;
         Incarnation++;
         SyncScheduled = false;
@@ -40,6 +44,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Stop()
     {
+        Disk.Dead = true;
         Core = null;
         Incarnation++;
     }
@@ -54,6 +59,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in PrepareMessage m)
     {
+        if (!Up) return; // crashed earlier in this event: never sent, so not in the history
         _sim.Trace($"m{Id}->m{to} PrepareMessage {m.Ballot} " + Describe(m));
         _sim.History.OnPrepare(Id, Incarnation, m.Ballot);
         var c = m;
@@ -62,6 +68,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in PromiseMessage m)
     {
+        if (!Up) return; // crashed earlier in this event: never sent, so not in the history
         _sim.Trace($"m{Id}->m{to} PromiseMessage {m.Ballot} " + Describe(m));
         _sim.History.OnPromise(Id, m.Ballot);
         var ballot = m.Ballot;
@@ -78,6 +85,7 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in AcceptMessage m)
     {
+        if (!Up) return; // crashed earlier in this event: never sent, so not in the history
         _sim.Trace($"m{Id}->m{to} AcceptMessage {m.Ballot} " + Describe(m));
         _sim.History.OnAccept(m.Ballot, m.Instance, m.Batch.Span);
         var c = m;
@@ -92,8 +100,9 @@ internal sealed class SimNode : IConsensusOutput
 
     public void Send(ushort to, in AcceptedMessage m)
     {
+        if (!Up) return; // crashed earlier in this event: never sent, so not in the history
         _sim.Trace($"m{Id}->m{to} AcceptedMessage {m.Ballot} " + Describe(m));
-        _sim.History.OnAccepted(Id, m.Ballot);
+        _sim.History.OnAccepted(Id, m.Ballot, m.FirstInstance, m.LastInstance);
         var c = m;
         _sim.Transmit(Id, to, core => core.Receive(Id, c));
     }
@@ -121,10 +130,15 @@ internal sealed class SimNode : IConsensusOutput
     private static string Describe(in AcceptedMessage m) => $"{m.FirstInstance}..{m.LastInstance}";
     private static string Describe(in FetchReplyMessage m) => $"instance {m.Instance} {m.Status}";
 
-    public void Ack(long client, in PublishAckMessage ack) => _sim.AckToPublisher(Id, (int)client, ack);
+    // A member that crashed earlier in the current event (see Simulation.Transmit) acks and delivers nothing more.
+    public void Ack(long client, in PublishAckMessage ack)
+    {
+        if (Up) _sim.AckToPublisher(Id, (int)client, ack);
+    }
 
     public void Deliver(in DeliverMessage delivery)
     {
+        if (!Up) return;
         _sim.Trace($"m{Id} deliver instance {delivery.Instance} at {delivery.FirstPosition}");
         _sim.History.OnDeliver(this, delivery);
     }

@@ -4,7 +4,8 @@ using AtomicBcast.Wire;
 namespace AtomicBcast.Simulation;
 
 /// <summary>The outcome of one simulated run.</summary>
-internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs, string Stats)
+internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs, string Stats,
+    (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused) FloorPaths = default)
 {
     public bool Passed => Violations.Count == 0;
 
@@ -36,6 +37,7 @@ internal sealed class Simulation
     private readonly List<SimSubscriber> _subscribers = new();
     private bool _faults = true;
     private int _crashes, _fsyncFailures, _partitionChanges, _fetches;
+    private long _pinnedTrims, _acceptsBelowFloor, _promisesRefused;
     private long _sent, _dropped;
 
     public Simulation(SimConfig config, int seed)
@@ -47,6 +49,7 @@ internal sealed class Simulation
         _memberIds = Enumerable.Range(1, config.Members).Select(i => (ushort)i).ToArray();
         _blocked = new bool[config.Members + 1, config.Members + 1];
         Nodes = _memberIds.Select(id => new SimNode(this, id)).ToArray();
+        History.Quorum = config.Members / 2 + 1;
     }
 
     public SimNode[] Nodes { get; }
@@ -106,10 +109,17 @@ internal sealed class Simulation
         }
         return new SimResult(_config.Name, _seed, History.Violations, _scheduler.Executed, History.Global.Count, _clock.NowMs,
             $"{_crashes} crashes ({_fsyncFailures} failed fsyncs), {_partitionChanges} partition changes, {_sent} messages sent, {_dropped} dropped, "
-            + $"{History.Ballots} ballots prepared, {History.Leaders} ballots led, {_fetches} fetches");
+            + $"{History.Ballots} ballots prepared, {History.Leaders} ballots led, {_fetches} fetches, "
+            + $"floor paths: {PinnedTrims} pinned trims, {AcceptsBelowFloor} accepts below the floor, {PromisesRefused} promises refused",
+            (PinnedTrims, AcceptsBelowFloor, PromisesRefused));
     }
 
     private sealed class StopRun : Exception;
+
+    // Floor-path counters of every incarnation: the ended ones (collected at their crash) plus the live ones.
+    public long PinnedTrims => _pinnedTrims + Nodes.Sum(n => n.Core?.Floor.PinnedTrims ?? 0);
+    public long AcceptsBelowFloor => _acceptsBelowFloor + Nodes.Sum(n => n.Core?.Floor.AcceptsBelowFloor ?? 0);
+    public long PromisesRefused => _promisesRefused + Nodes.Sum(n => n.Core?.Floor.PromisesRefused ?? 0);
 
     private void RunUntil(long untilMs)
     {
@@ -124,9 +134,8 @@ internal sealed class Simulation
     }
 
     private bool AllDone() =>
-        _publishers.All(p => p.Done)
-        && Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count)
-        && _subscribers.All(s => s.Next == History.Global.Count);
+        _publishers.All(p => p.Done) && (_config.LivenessProgressOnly
+            || Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count) && _subscribers.All(s => s.Next == History.Global.Count));
 
     private string LivenessReport() =>
         $"liveness: not done {_config.LivenessMs} ms after the faults stopped: global {History.Global.Count}; "
@@ -167,6 +176,7 @@ internal sealed class Simulation
         core.Switches.ReuseBallotAfterRestart = _config.ReuseBallotAfterRestart;
         core.Switches.DeliverUnchosen = _config.DeliverUnchosen;
         core.Switches.NoRetransmit = _config.NoRetransmit;
+        core.Switches.PromiseOmitsVote = _config.PromiseOmitsVote;
         History.CheckRestart(node.Id, core.Promised);
         Trace($"start m{node.Id} promised {core.Promised} next {core.NextInstance}");
         node.Start(core);
@@ -187,6 +197,9 @@ internal sealed class Simulation
         Trace($"crash m{node.Id}");
         _crashes++;
         node.Core!.Halt();
+        _pinnedTrims += node.Core.Floor.PinnedTrims;
+        _acceptsBelowFloor += node.Core.Floor.AcceptsBelowFloor;
+        _promisesRefused += node.Core.Floor.PromisesRefused;
         node.Disk.Crash(_random, _config.TornWrites);
         node.Stop();
         if (_faults) _scheduler.After(_random.Next(20, 600), () => { if (!node.Up) StartNode(node); });
@@ -249,6 +262,7 @@ internal sealed class Simulation
 
     public void Transmit(ushort from, ushort to, Action<Member> deliver)
     {
+        if (!Nodes[from - 1].Up) return; // the sender crashed earlier in this event
         _sent++;
         if (_faults && (_blocked[from, to] || _random.NextDouble() < _config.DropRate))
         {
@@ -261,12 +275,9 @@ internal sealed class Simulation
             {
                 if (Nodes[to - 1].Core is { } core) deliver(core);
             });
-        // A crash between two effects of one event: the rest of the event's effects are lost with the member.
-        if (_faults && _random.NextDouble() < _config.CrashAfterSendRate)
-        {
-            var sender = Nodes[from - 1];
-            _scheduler.After(0, () => Crash(sender));
-        }
+        // A crash between two effects of one event: the member dies right here, so the rest of the event's effects
+        // (later sends, appends, deliveries, acks of the same handler) are lost with it.
+        if (_faults && _random.NextDouble() < _config.CrashAfterSendRate) Crash(Nodes[from - 1]);
     }
 
     public void CountFetch() => _fetches++;

@@ -20,9 +20,13 @@ public sealed class SimulationTests(ITestOutputHelper output)
     {
         int seeds = EnvInt("SIM_SEEDS", CiSeeds);
         int firstSeed = EnvInt("SIM_FIRST_SEED", 1);
-        var configs = SimConfig.Sweep;
+        // SIM_SWEEP_CONFIGS=trimmed3,trimmed5 limits the sweep to some configurations.
+        var only = Environment.GetEnvironmentVariable("SIM_SWEEP_CONFIGS")?.Split(',');
+        var configs = only is null ? SimConfig.Sweep : only.Select(SimConfig.ByName).ToArray(); // a control too: how often is it caught?
+        Assert.NotEmpty(configs);
         var failures = new System.Collections.Concurrent.ConcurrentBag<SimResult>();
         long delivered = 0, events = 0;
+        var floorPaths = new System.Collections.Concurrent.ConcurrentDictionary<string, (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused)>();
         var watch = Stopwatch.StartNew();
         // SIM_MINUTES caps a long local sweep: no new seed starts after it (the CI default of 2,000 seeds takes well under it).
         var budget = TimeSpan.FromMinutes(EnvInt("SIM_MINUTES", 30));
@@ -35,10 +39,18 @@ public sealed class SimulationTests(ITestOutputHelper output)
             Interlocked.Add(ref delivered, result.Delivered);
             Interlocked.Add(ref events, result.Events);
             if (!result.Passed) failures.Add(result);
+            floorPaths.AddOrUpdate(result.Config, result.FloorPaths,
+                (_, t) => (t.PinnedTrims + result.FloorPaths.PinnedTrims, t.AcceptsBelowFloor + result.FloorPaths.AcceptsBelowFloor,
+                    t.PromisesRefused + result.FloorPaths.PromisesRefused));
         });
         output.WriteLine($"{ran} of {seeds} seeds over {configs.Length} configurations: {failures.Count} failed, {delivered} messages delivered, {events} events, {watch.Elapsed.TotalSeconds:F1} s");
+        foreach (var (config, paths) in floorPaths.OrderBy(p => p.Key))
+            output.WriteLine($"  {config}: floor paths {paths.PinnedTrims} pinned trims, {paths.AcceptsBelowFloor} accepts below the floor, {paths.PromisesRefused} promises refused");
         foreach (var failure in failures.OrderBy(f => f.Seed).Take(10)) output.WriteLine(failure.ToString());
         Assert.True(failures.IsEmpty, string.Join("\n", failures.OrderBy(f => f.Seed).Take(5)));
+        // A sweep cut short by SIM_MINUTES would pass on fewer seeds than asked: say so (SIM_PARTIAL_OK=1 for long local sweeps).
+        Assert.True(ran == seeds || Environment.GetEnvironmentVariable("SIM_PARTIAL_OK") == "1",
+            $"only {ran} of {seeds} seeds ran within SIM_MINUTES; raise it or set SIM_PARTIAL_OK=1");
     }
 
     [Fact]
@@ -69,6 +81,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
             var result = Simulation.Run(config, seed);
             if (result.Passed) continue;
             output.WriteLine($"caught after {seed} seed(s): {result}");
+            Assert.True(result.Violations.Any(v => config.ExpectedViolations.Any(v.Contains)),
+                $"{name} was caught by another check than the one it targets ({string.Join(" | ", config.ExpectedViolations)}): {result}");
             return;
         }
         Assert.Fail($"{name}: the checkers missed the deliberate bug in {seedsMax} seeds");

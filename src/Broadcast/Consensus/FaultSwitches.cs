@@ -21,5 +21,9 @@ internal sealed class FaultSwitches
     /// <summary>The leader never resends a lost Accept (a liveness bug: proves the liveness check bites).</summary>
     public bool NoRetransmit;
 
-    public bool Any => AcceptBelowPromise || AckBeforeDurable || ReuseBallotAfterRestart || DeliverUnchosen || NoRetransmit;
+    /// <summary>A promise to another member leaves out the lowest vote of each chunk (the review's S1, made systematic):
+    /// no per-message rule sees it, only the end-to-end checks (agreement, acked positions) can.</summary>
+    public bool PromiseOmitsVote;
+
+    public bool Any => AcceptBelowPromise || AckBeforeDurable || ReuseBallotAfterRestart || DeliverUnchosen || NoRetransmit || PromiseOmitsVote;
 }

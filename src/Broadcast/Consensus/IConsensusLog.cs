@@ -45,4 +45,7 @@ public sealed class RecoveredState
     public IReadOnlyList<LogValue> Accepts { get; init; } = [];
     public IReadOnlyList<LogValue> Chosen { get; init; } = [];
     public Checkpoint? Checkpoint { get; init; }
+    /// <summary>The lowest instance from which the log still holds every accept it ever took (0: it never dropped any).
+    /// The member refuses Prepares below it: it could not report the votes it dropped.</summary>
+    public long AcceptedFloor { get; init; }
 }

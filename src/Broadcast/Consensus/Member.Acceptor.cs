@@ -19,6 +19,17 @@ public sealed partial class Member
     private long _maxAccepted = -1;
     /// <summary>Accepts below this instance were dropped from memory (delivered long ago); prepares below it are refused.</summary>
     private long _acceptedFloor;
+    /// <summary>
+    /// The pin: a promise of <see cref="_pinBallot"/> (pending or given) covers every accept from <see cref="_pinFrom"/> up,
+    /// so none of them may be trimmed while that ballot is our promise: the promise (and its re-sends, answered from
+    /// memory again) must report every vote at or above its from. A commit advertisement at a ballot at or above the pin
+    /// releases the instances it covers: by then that candidacy either led (phase 1 is over) or a higher ballot
+    /// completed phase 1, and any Accept the candidate sends later meets an acceptor that promised that higher ballot.
+    /// A higher promise replaces the pin. Memory stays bounded: the pinned accepts are ones we already hold, and we
+    /// accept nothing new below our promise.
+    /// </summary>
+    private Ballot _pinBallot;
+    private long _pinFrom = long.MaxValue;
     private readonly Queue<PendingDurable> _pending = new();
     private readonly List<PendingDurable> _drained = new();
     private readonly List<PromiseRecord> _promiseScratch = new();
@@ -39,9 +50,32 @@ public sealed partial class Member
             _promised = m.Ballot;
             _promiseLsn = _log.AppendPromise(m.Ballot);
             StepDownIfOutvoted();
+            // Give the candidate we just promised a full election timeout to finish phase 1 before we compete with it
+            // (as a Raft voter does): otherwise, with slow syncs, candidacies keep preempting one another.
+            if (from != _self) ResetElectionTimer(NowMs);
         }
+        Pin(m.Ballot, m.FromInstance);
         if (_promiseLsn <= _durableLsn) PromiseDurable(from, m.Ballot, m.FromInstance);
         else _pending.Enqueue(new PendingDurable(_promiseLsn, IsPromise: true, m.FromInstance, m.Ballot, from));
+    }
+
+    private void Pin(Ballot ballot, long fromInstance)
+    {
+        if (_pinBallot != ballot)
+        {
+            _pinBallot = ballot;
+            _pinFrom = fromInstance;
+        }
+        else if (fromInstance < _pinFrom) _pinFrom = fromInstance;
+    }
+
+    /// <summary>The first instance the pin keeps (long.MaxValue when no promise of our current ballot pins anything).</summary>
+    private long PinnedFrom => _pinBallot == _promised ? _pinFrom : long.MaxValue;
+
+    /// <summary>A commit advertisement at <paramref name="ballot"/> covers everything up to <paramref name="upTo"/>.</summary>
+    private void ReleasePin(Ballot ballot, long upTo)
+    {
+        if (ballot >= _pinBallot && upTo >= _pinFrom) _pinFrom = upTo + 1;
     }
 
     private bool RefusesPromise(ushort candidate) =>
@@ -58,9 +92,28 @@ public sealed partial class Member
             return;
         }
         if (m.Instance >= _acceptedFloor) Accept(m.Ballot, m.Instance, m.Batch);
+        else if (from != _self) AnswerBelowFloor(from, m.Instance);
         StepDownIfOutvoted();
         TryDeliver();
     }
+
+    /// <summary>
+    /// An Accept for an instance we delivered and trimmed long ago: it is chosen, so tell the leader rather than stay
+    /// silent (it would retransmit forever and never get our vote): the chosen value if we still hold it (the leader's
+    /// learner takes it and its commit moves over it), else our floor, which tells it everything below is chosen (its
+    /// learner then fetches; a leader that stays stuck on a value nobody can give it steps down: see LeaderTick).
+    /// </summary>
+    private void AnswerBelowFloor(ushort leader, long instance)
+    {
+        Floor.AcceptsBelowFloor++;
+        if (_chosen.TryGetValue(instance, out var value))
+            _output.Send(leader, new FetchReplyMessage(instance, value.Ballot, FetchStatus.Chosen, value.Batch));
+        else if (instance < _next)
+            _output.Send(leader, new FetchReplyMessage(DeliveredFloor, default, FetchStatus.Trimmed, null));
+    }
+
+    /// <summary>What a Trimmed answer reports: every instance below it we delivered (so it is chosen) and no longer hold.</summary>
+    private long DeliveredFloor => Math.Min(_acceptedFloor, _next);
 
     private void Accept(Ballot ballot, long instance, BatchBuffer batch)
     {
@@ -132,6 +185,13 @@ public sealed partial class Member
     /// </summary>
     private void AnswerPromise(ushort to, Ballot ballot, long fromInstance)
     {
+        // Belt and braces for the pin: a promise that cannot list every vote from its from must not go out at all.
+        // The candidate gets no answer from us; its candidacy times out and the next one starts from its own next.
+        if (fromInstance < _acceptedFloor)
+        {
+            Floor.PromisesRefused++;
+            return;
+        }
         int span = _options.PromiseChunkInstances;
         long maxAccepted = _maxAccepted;
         for (long chunkStart = fromInstance; ; chunkStart += span)
@@ -141,8 +201,13 @@ public sealed partial class Member
             _promiseScratch.Clear();
             for (long i = chunkStart; i <= end; i++)
                 if (_accepted.TryGetValue(i, out var a)) _promiseScratch.Add(new PromiseRecord(i, a.Ballot, a.Batch));
+            if (Switches.PromiseOmitsVote && to != _self && _promiseScratch.Count > 0) _promiseScratch.RemoveAt(0);
             var message = new PromiseMessage(ballot, chunkStart, last, _promiseScratch.ToArray());
-            if (to == _self) OnPromise(_self, message);
+            if (to == _self)
+            {
+                Observer.Promise?.Invoke(message);
+                OnPromise(_self, message);
+            }
             else _output.Send(to, message);
             if (last) break;
         }
@@ -150,7 +215,11 @@ public sealed partial class Member
 
     private void SendAccepted(ushort to, in AcceptedMessage m)
     {
-        if (to == _self) OnAccepted(_self, m);
+        if (to == _self)
+        {
+            Observer.Accepted?.Invoke(m);
+            OnAccepted(_self, m);
+        }
         else _output.Send(to, m);
     }
 

@@ -19,12 +19,14 @@ public sealed partial class Member
     private readonly Dictionary<long, ChosenValue> _chosen = new();
     private readonly ProducerTable _producers = new();
     private readonly List<ushort> _skippedRuns = new();
+    private readonly List<long> _trimScratch = new();
     private long _fetchRequestedUpTo = -1;
     private long _fetchDeadlineMs;
     private int _fetchPeer;
 
     private void NoteCommit(Ballot ballot, long upTo)
     {
+        ReleasePin(ballot, upTo);
         if (upTo > _chosenUpTo) _chosenUpTo = upTo;
         if (ballot > _commitBallot)
         {
@@ -104,6 +106,7 @@ public sealed partial class Member
         FinishSlot(instance);
         if ((instance + 1) % _options.CheckpointEveryInstances == 0) WriteCheckpoint(instance);
         Trim(instance - _options.RetainedInstances);
+        TrimAccepted(instance - _options.RetainedInstances + 1);
     }
 
     /// <summary>Checkpoint and producer expiry happen at fixed instance numbers, so every learner expires the same producers.</summary>
@@ -117,8 +120,28 @@ public sealed partial class Member
     {
         if (instance < 0) return;
         if (_chosen.Remove(instance, out var value)) value.Batch.Release();
-        if (_accepted.Remove(instance, out var accept)) accept.Batch.Release();
-        if (instance + 1 > _acceptedFloor) _acceptedFloor = instance + 1;
+    }
+
+    /// <summary>Drops the accepts below <paramref name="below"/> and raises the floor to it, but never into the pin.</summary>
+    private void TrimAccepted(long below)
+    {
+        long limit = Math.Min(below, PinnedFrom);
+        if (limit < below) Floor.PinnedTrims++;
+        if (limit <= _acceptedFloor) return;
+        if (limit - _acceptedFloor <= _accepted.Count)
+        {
+            for (long i = _acceptedFloor; i < limit; i++)
+                if (_accepted.Remove(i, out var accept)) accept.Batch.Release();
+        }
+        else
+        {
+            // A long jump (after a restart or a pin's release): walk what we hold rather than the instance range.
+            _trimScratch.Clear();
+            foreach (var (i, _) in _accepted) if (i < limit) _trimScratch.Add(i);
+            foreach (long i in _trimScratch)
+                if (_accepted.Remove(i, out var accept)) accept.Batch.Release();
+        }
+        _acceptedFloor = limit;
     }
 
     /// <summary>Paced: one request in flight, retried at the next member after a timeout.</summary>
@@ -148,7 +171,7 @@ public sealed partial class Member
                 continue;
             }
             bool trimmed = i < _next && i < _acceptedFloor;
-            _output.Send(from, new FetchReplyMessage(trimmed ? _acceptedFloor : i, default, trimmed ? FetchStatus.Trimmed : FetchStatus.Unknown, null));
+            _output.Send(from, new FetchReplyMessage(trimmed ? DeliveredFloor : i, default, trimmed ? FetchStatus.Trimmed : FetchStatus.Unknown, null));
             return;
         }
     }
@@ -173,7 +196,13 @@ public sealed partial class Member
                 if (m.Instance > _chosenUpTo) _chosenUpTo = m.Instance;
             }
         }
-        else _fetchDeadlineMs = Math.Min(_fetchDeadlineMs, NowMs + _options.FetchTimeoutMs / 4);
+        else
+        {
+            // Trimmed: the peer delivered everything below its floor (m.Instance), so all of it is chosen. Either way,
+            // ask the next peer soon (a leader stuck on a value nobody can give it steps down: see LeaderTick).
+            if (m.Status == FetchStatus.Trimmed && m.Instance - 1 > _chosenUpTo) _chosenUpTo = m.Instance - 1;
+            _fetchDeadlineMs = Math.Min(_fetchDeadlineMs, NowMs + _options.FetchTimeoutMs / 4);
+        }
         TryDeliver();
     }
 }

@@ -15,6 +15,8 @@ public sealed partial class Member
     private long _reproposeNext;
     private long _reproposeEnd = -1;
     private long _lastHeartbeatMs;
+    private long _stuckNext = -1;
+    private long _stuckSinceMs;
     private readonly Queue<IntakeRun> _intake = new();
     private long _intakeBytes;
 
@@ -30,6 +32,7 @@ public sealed partial class Member
         _reproposeNext = _p1From;
         _reproposeEnd = _p1Max;
         _inFlightBytes = 0;
+        _stuckNext = -1;
         NoteCommit(_ballot, _commitUpTo);
         BroadcastHeartbeat(now);
         Pump();
@@ -158,7 +161,7 @@ public sealed partial class Member
         // majority, and their slots no longer retransmit: the commit must move over them here.
         bool advanced = AdvanceCommit();
         if (advanced) TryDeliver();
-        if (_role != Role.Leader) return;
+        if (_role != Role.Leader || StuckLearner(now)) return;
         if (advanced || now - _lastHeartbeatMs >= _options.HeartbeatMs) BroadcastHeartbeat(now);
         for (long i = _commitUpTo + 1; i < _nextInstance && _role == Role.Leader; i++)
         {
@@ -170,6 +173,29 @@ public sealed partial class Member
                 if (_members[k] != _self && (slot.AcceptedBy & (1UL << k)) == 0) _output.Send(_members[k], message);
         }
         Pump();
+    }
+
+    /// <summary>
+    /// A leader whose learner waits for a chosen value it cannot get (every peer that had it trimmed it) would block
+    /// the pipeline forever while its heartbeats keep others from taking over: after an election timeout without
+    /// progress it steps down, so that a member holding the log can lead (pre-vote favours the longest log).
+    /// </summary>
+    private bool StuckLearner(long now)
+    {
+        if (_next > _chosenUpTo || _chosen.ContainsKey(_next))
+        {
+            _stuckNext = -1;
+            return false;
+        }
+        if (_stuckNext != _next)
+        {
+            _stuckNext = _next;
+            _stuckSinceMs = now;
+            return false;
+        }
+        if (now - _stuckSinceMs < _options.ElectionTimeoutMaxMs) return false;
+        StepDown();
+        return true;
     }
 
     private void BroadcastHeartbeat(long now)

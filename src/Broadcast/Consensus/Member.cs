@@ -39,6 +39,8 @@ public sealed partial class Member
     private bool _halted;
 
     internal FaultSwitches Switches { get; } = new();
+    internal FloorCounters Floor { get; } = new();
+    internal SelfObserver Observer { get; } = new();
 
     public Member(ConsensusOptions options, IConsensusLog log, IConsensusOutput output, TimeProvider time, Random random,
         RecoveredState? recovered = null)
@@ -70,6 +72,9 @@ public sealed partial class Member
     /// <summary>The position the next delivered message will take: every position below it is delivered.</summary>
     public long NextPosition => _nextPosition;
     public long ChosenUpTo => _chosenUpTo;
+    /// <summary>The acceptor holds every accept from this instance up; the storage log may drop accept records below it
+    /// (and must keep those at or above it: a promise may still have to report them).</summary>
+    public long AcceptedFloor => _acceptedFloor;
 
     private long NowMs => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
 
@@ -132,9 +137,16 @@ public sealed partial class Member
     {
         _promised = state.Promised;
         _recoveredPromise = state.Promised;
+        Invariant.Require(state.AcceptedFloor >= 0, "negative recovered accepted floor");
+        _acceptedFloor = state.AcceptedFloor;
         foreach (var a in state.Accepts)
         {
             Invariant.Require(a.Ballot <= _promised, "recovered accept above the recovered promise");
+            if (a.Instance < _acceptedFloor)
+            {
+                a.Batch.Release(); // below the floor the log no longer holds every vote: keep none (prepares there are refused)
+                continue;
+            }
             _accepted[a.Instance] = new AcceptSlot(a.Ballot, a.Batch, Lsn: 0);
             if (a.Instance > _maxAccepted) _maxAccepted = a.Instance;
         }

@@ -30,4 +30,27 @@ public sealed class RestartTests
         member.Receive(1, new PrepareMessage(Ballot.Create(4, 1), 5));
         Assert.Equal(promised, host.SentOf<RejectedMessage>().Single().Promised);
     }
+
+    [Fact]
+    public void RecoveredAcceptedFloorRefusesPreparesBelowItAndDropsAcceptsBelowIt()
+    {
+        var clock = new ManualClock();
+        var host = new TestHost();
+        var recovered = new RecoveredState
+        {
+            Promised = Ballot.Create(3, 1),
+            // The log dropped every accept below 5 (instance 3's record survived a partial trim: it must not be reported).
+            AcceptedFloor = 5,
+            Accepts = [new LogValue(3, Ballot.Create(3, 1), TestHost.Batch(0, 1, 1)), new LogValue(7, Ballot.Create(3, 1), TestHost.Batch(0, 1, 1))],
+        };
+        var member = new Member(new ConsensusOptions { NodeId = 2, Members = [1, 2, 3] }, host, host, clock, new Random(1), recovered);
+        Assert.Equal(5, member.AcceptedFloor);
+        member.Receive(3, new PrepareMessage(Ballot.Create(4, 3), 0));
+        member.Durable(host.Lsn);
+        Assert.Empty(host.SentOf<PromiseMessage>()); // it could not report instance 3's vote (nor others it dropped)
+        member.Receive(3, new PrepareMessage(Ballot.Create(5, 3), 5));
+        member.Durable(host.Lsn);
+        var promise = host.SentOf<PromiseMessage>().Single();
+        Assert.Equal([7L], promise.Records.Select(r => r.Instance));
+    }
 }
