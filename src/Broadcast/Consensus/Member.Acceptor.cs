@@ -23,8 +23,11 @@ public sealed partial class Member
     /// The pin: a promise of <see cref="_pinBallot"/> (pending or given) covers every accept from <see cref="_pinFrom"/> up,
     /// so none of them may be trimmed while that ballot is our promise: the promise (and its re-sends, answered from
     /// memory again) must report every vote at or above its from. A commit advertisement at a ballot at or above the pin
-    /// releases the instances it covers: by then that candidacy either led (phase 1 is over) or a higher ballot
-    /// completed phase 1, and any Accept the candidate sends later meets an acceptor that promised that higher ballot.
+    /// releases the instances it covers (they are chosen, and that ballot's leader finished phase 1) so that a long
+    /// candidacy cannot hold memory forever. The release may come from a heartbeat of a ballot we never promised (heartbeats
+    /// do not raise the promise), so our promise of the pinned ballot may still be pending or re-asked after it: safety
+    /// then rests on the refusal at answer time (<see cref="AnswerPromise"/>) and in <see cref="OnPrepare"/>, which send no
+    /// promise from below the floor at all; the pin only makes those refusals rare (liveness).
     /// A higher promise replaces the pin. Memory stays bounded: the pinned accepts are ones we already hold, and we
     /// accept nothing new below our promise.
     /// </summary>
@@ -72,7 +75,8 @@ public sealed partial class Member
     /// <summary>The first instance the pin keeps (long.MaxValue when no promise of our current ballot pins anything).</summary>
     private long PinnedFrom => _pinBallot == _promised ? _pinFrom : long.MaxValue;
 
-    /// <summary>A commit advertisement at <paramref name="ballot"/> covers everything up to <paramref name="upTo"/>.</summary>
+    /// <summary>A commit advertisement at <paramref name="ballot"/> covers everything up to <paramref name="upTo"/>: those
+    /// instances may be trimmed again, even with our promise still pending (it is then refused at answer time).</summary>
     private void ReleasePin(Ballot ballot, long upTo)
     {
         if (ballot >= _pinBallot && upTo >= _pinFrom) _pinFrom = upTo + 1;

@@ -51,6 +51,13 @@ public sealed partial class Member
                 value = new ChosenValue(ballot, batch.Retain(), Logged: false);
                 _chosen[_next] = value;
             }
+            // A higher ballot chose this value, so ours is stale: our commit advertisement at our ballot must never move
+            // over it (a follower holding our own accept there would take that accept as chosen: second review, F1).
+            if (_role is Role.Leader or Role.Candidate && value.Ballot > _ballot)
+            {
+                NoteRound(value.Ballot);
+                StepDown();
+            }
             DeliverInstance(_next, value);
         }
     }

@@ -148,11 +148,16 @@ public sealed partial class Member
         return true;
     }
 
-    /// <summary>Chosen by a majority of Accepted, or already delivered (so known chosen some other way).</summary>
+    /// <summary>Chosen by a majority of Accepted, or already delivered (so known chosen some other way). A delivered value
+    /// counts only if its ballot is not above ours: our commit says "our accept there is chosen", and a value a higher
+    /// ballot chose may differ from ours. TryDeliver steps us down before such a delivery, so this is belt and braces; a
+    /// delivered value no longer retained counts (re-proposals fetched during phase 1 may be far behind, and acceptors that
+    /// trimmed them answer their Accepts with Trimmed, so waiting for a majority of Accepted could stall the commit).</summary>
     private bool IsChosen(long instance)
     {
+        if (instance < _next) return !(_chosen.TryGetValue(instance, out var delivered) && delivered.Ballot > _ballot);
         var slot = _slots[instance & _windowMask];
-        return instance < _next || (slot.Instance == instance && slot.Chosen);
+        return slot.Instance == instance && slot.Chosen;
     }
 
     private void LeaderTick(long now)

@@ -138,6 +138,11 @@ public sealed partial class Member
         _promised = state.Promised;
         _recoveredPromise = state.Promised;
         Invariant.Require(state.AcceptedFloor >= 0, "negative recovered accepted floor");
+        // Above the checkpoint's next instance, the accepts between the two would be neither held (below the floor) nor
+        // answered (not delivered, so not chosen as far as we know). The node never trims its log above the last
+        // checkpoint's next instance, and keepFrom is below it.
+        Invariant.Require(state.AcceptedFloor <= (state.Checkpoint is { } recoveredCp ? recoveredCp.Instance + 1 : 0),
+            "recovered accepted floor above the checkpoint's next instance");
         _acceptedFloor = state.AcceptedFloor;
         foreach (var a in state.Accepts)
         {

@@ -77,6 +77,9 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
     /// <summary>
     /// What the member rebuilds at start: the promise, the accepts from the retention window before the checkpoint on,
     /// and the latest checkpoint. No values are handed over as known chosen (see the type's remarks).
+    /// The accepted floor is the first instance from which every accept is handed over: below the log's trim floor the
+    /// records are gone, and below keepFrom they are not handed over, so the acceptor must refuse Prepares below it (a
+    /// promise from there would omit those votes).
     /// </summary>
     public static RecoveredState Recover(GroupCommitLog log, long retainedInstances)
     {
@@ -85,10 +88,10 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
             checkpoint = new Checkpoint((long)cpInstance, (long)cpPosition, ProducerTableCodec.Decode(table));
         var promised = log.Promised;
         var accepts = new List<LogValue>();
+        ulong floor = log.EarliestRetainedInstance;
+        long keepFrom = checkpoint is null ? 0 : Math.Max(0, checkpoint.Instance + 1 - retainedInstances);
         if (log.HighestInstance is ulong highest)
         {
-            ulong floor = log.EarliestRetainedInstance;
-            long keepFrom = checkpoint is null ? 0 : Math.Max(0, checkpoint.Instance + 1 - retainedInstances);
             for (ulong i = floor; i <= highest; i++)
             {
                 if (!log.TryGetAccept(i, out var ballot, out _)) continue;
@@ -97,7 +100,7 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
                 if (log.TryReadAccept(i, out var readBallot, out var batch)) accepts.Add(new LogValue((long)i, readBallot, batch));
             }
         }
-        return new RecoveredState { Promised = promised, Accepts = accepts, Checkpoint = checkpoint };
+        return new RecoveredState { Promised = promised, Accepts = accepts, Checkpoint = checkpoint, AcceptedFloor = Math.Max((long)floor, keepFrom) };
     }
 }
 

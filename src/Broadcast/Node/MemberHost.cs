@@ -32,6 +32,8 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     private readonly GroupCommitLog _log;
     private readonly ConsensusLog _consensusLog;
     private readonly Member _member;
+    /// <summary>The core's checkpoint interval: a trim never goes above the last checkpoint (see <see cref="TrimAsync"/>).</summary>
+    private readonly long _checkpointEvery;
     private readonly DeliveryRing _ring;
     private readonly TcpTransport _transport;
     private readonly Channel<Action> _events;
@@ -61,6 +63,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         var members = options.Members.Keys.OrderBy(id => id).ToArray();
         var consensus = new ConsensusOptions { NodeId = _self, Members = members };
         if (options.ConfigureConsensus is { } configure) consensus = configure(consensus);
+        _checkpointEvery = consensus.CheckpointEveryInstances;
         var recovered = ConsensusLog.Recover(log, consensus.RetainedInstances);
         _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
         _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
@@ -206,18 +209,23 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     private long _nextTrimMs = Environment.TickCount64;
 
     /// <summary>
-    /// Drops the oldest whole segments beyond <see cref="NodeOptions.LogRetainBytes"/>, never above what this member has
-    /// delivered. Fetches are served from memory, not from the log, so trimming takes nothing a peer could still ask for.
-    /// A failure of the log halts the member (through the loop).
+    /// Drops the oldest whole segments beyond <see cref="NodeOptions.LogRetainBytes"/>, never above the acceptor's floor
+    /// (a promise must still report every accept from there up, and after a restart the log's floor becomes the
+    /// acceptor's), nor above the last checkpoint's next instance (a member restarting from that checkpoint must not find
+    /// its floor above its next instance), nor above what it delivered. Fetches are served from memory, not from the log,
+    /// so trimming takes nothing a peer could still ask for. A failure of the log halts the member (through the loop).
+    /// The values come from the loop's status snapshot: the member itself is single-threaded.
     /// </summary>
     private async Task TrimAsync()
     {
         _nextTrimMs = Environment.TickCount64 + _options.TrimIntervalMs;
-        long delivered = _status.NextInstance;
-        if (delivered <= 0) return;
+        var status = _status;
+        long checkpointNext = status.NextInstance / _checkpointEvery * _checkpointEvery;
+        long floorMax = Math.Min(Math.Min(status.NextInstance, status.AcceptedFloor), checkpointNext);
+        if (floorMax <= 0) return;
         try
         {
-            await _log.TrimAsync(TrimRequest.RetainBytes(_options.LogRetainBytes, (ulong)delivered)).ConfigureAwait(false);
+            await _log.TrimAsync(TrimRequest.RetainBytes(_options.LogRetainBytes, (ulong)floorMax)).ConfigureAwait(false);
         }
         catch (LogFailedException e)
         {
@@ -229,5 +237,5 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     }
 
     private MemberStatus Snapshot() => new(_self, _member.Role, _member.LeaderId, _member.Promised, _member.NextInstance,
-        _member.NextPosition, _member.ChosenUpTo, _log.FlushedBytes, _halted);
+        _member.NextPosition, _member.ChosenUpTo, _log.FlushedBytes, _halted, _member.AcceptedFloor);
 }

@@ -41,6 +41,7 @@ public sealed class RestartTests
             Promised = Ballot.Create(3, 1),
             // The log dropped every accept below 5 (instance 3's record survived a partial trim: it must not be reported).
             AcceptedFloor = 5,
+            Checkpoint = new Checkpoint(4, 0, []), // a floor never lies above the checkpoint's next instance
             Accepts = [new LogValue(3, Ballot.Create(3, 1), TestHost.Batch(0, 1, 1)), new LogValue(7, Ballot.Create(3, 1), TestHost.Batch(0, 1, 1))],
         };
         var member = new Member(new ConsensusOptions { NodeId = 2, Members = [1, 2, 3] }, host, host, clock, new Random(1), recovered);
