@@ -40,6 +40,12 @@ public static class Program
             Console.Error.WriteLine($"abcast: {e.Message}; the member refuses to start (repair it from its peers)");
             return NodeCommand.ExitHalted;
         }
+        catch (Exception e) when (e is LogFailedException or AtomicBcast.Consensus.InvariantViolationException)
+        {
+            // A failed write/sync at start, or recovered state that breaks a consensus invariant: the member must not serve.
+            Console.Error.WriteLine($"abcast: {e.Message}; the member refuses to start");
+            return NodeCommand.ExitHalted;
+        }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
             Console.Error.WriteLine($"abcast: address already in use: {e.Message}");
