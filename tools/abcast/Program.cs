@@ -1,6 +1,5 @@
 using System.CommandLine;
 using AtomicBcast.Cli.Commands;
-using System.Net.Sockets;
 using AtomicBcast.Client;
 using AtomicBcast.Node;
 using AtomicBcast.Storage;
@@ -45,11 +44,6 @@ public static class Program
             // A failed write/sync at start, or recovered state that breaks a consensus invariant: the member must not serve.
             Console.Error.WriteLine($"abcast: {e.Message}; the member refuses to start");
             return NodeCommand.ExitHalted;
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            Console.Error.WriteLine($"abcast: address already in use: {e.Message}");
-            return ExitBadInput;
         }
         catch (PublishException e)
         {

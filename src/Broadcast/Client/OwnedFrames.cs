@@ -41,28 +41,20 @@ internal static class OwnedFrames
     }
 
     /// <summary>Takes one more reference of every batch <paramref name="message"/> carries.</summary>
-    public static void Retain(object message)
-    {
-        switch (message)
-        {
-            case AcceptMessage m: m.Batch.Retain(); break;
-            case FetchReplyMessage m: m.Batch?.Retain(); break;
-            case PublishMessage m: m.Run.Retain(); break;
-            case DeliverMessage m: m.Batch.Retain(); break;
-            case PromiseMessage m: foreach (var r in m.Records) r.Batch.Retain(); break;
-        }
-    }
+    public static void Retain(object message) => ForEachBatch(message, static batch => batch.Retain());
 
     /// <summary>Drops one reference of every batch <paramref name="message"/> carries.</summary>
-    public static void Release(object message)
+    public static void Release(object message) => ForEachBatch(message, static batch => batch.Release());
+
+    private static void ForEachBatch(object message, Action<BatchBuffer> action)
     {
         switch (message)
         {
-            case AcceptMessage m: m.Batch.Release(); break;
-            case FetchReplyMessage m: m.Batch?.Release(); break;
-            case PublishMessage m: m.Run.Release(); break;
-            case DeliverMessage m: m.Batch.Release(); break;
-            case PromiseMessage m: foreach (var r in m.Records) r.Batch.Release(); break;
+            case AcceptMessage m: action(m.Batch); break;
+            case FetchReplyMessage { Batch: { } batch }: action(batch); break;
+            case PublishMessage m: action(m.Run); break;
+            case DeliverMessage m: action(m.Batch); break;
+            case PromiseMessage m: foreach (var r in m.Records) action(r.Batch); break;
         }
     }
 }
