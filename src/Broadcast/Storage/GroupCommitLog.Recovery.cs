@@ -17,15 +17,18 @@ public sealed partial class GroupCommitLog
     /// an offset above p; a valid record that does proves p had been synced, and losing it is corruption. Preallocated space reads as zeros,
     /// which are never a record.
     ///
-    /// Limits: damage inside the newest flushes (the last one, and the one before it when appends were pipelined:
-    /// no later record testifies that they had been synced) looks exactly like a torn write and is cut; losing the
-    /// newest segment file entirely cannot be seen. Both need the peers.
+    /// After a clean close a <see cref="CleanCloseMarker"/> names the tail, and any bad or missing record below it
+    /// is corruption. After a crash there is no marker, and damage inside the newest flushes (the last one, and the
+    /// one before it when appends were pipelined: no later record testifies that they had been synced) looks exactly
+    /// like a torn write and is cut; losing the newest segment file entirely cannot be seen. Both need the peers.
     /// In <see cref="DurabilityMode.UnsafeNoSync"/> several flushes can be unsynced at a power cut, so a
     /// later one may survive an earlier one and open reports corruption.
     /// </summary>
     private void Recover()
     {
         RemoveUnfinishedSegments();
+        _cleanTail = CleanCloseMarker.TryRead(_device, out string? markerProblem);
+        if (markerProblem is not null) StorageLog.MarkerUntrusted(_options.Logger, Name, markerProblem);
         var indices = new List<long>();
         foreach (string name in _device.ListFiles())
             if (LogFormat.TryParseSegmentFileName(name, out long index)) indices.Add(index);
@@ -42,16 +45,31 @@ public sealed partial class GroupCommitLog
         {
             _segments.Add(new Segment(0));
             _tail = _durableUntil = LogFormat.HeaderBytes;
+            RequireCleanTailReached(0, LogFormat.HeaderBytes);
             return;
         }
         long end = 0;
         for (int i = 0; i < _segments.Count; i++) end = ScanSegment(_segments[i], isLast: i == _segments.Count - 1);
         var last = _segments[^1];
+        RequireCleanTailReached(last.Index, end);
         // What we read may still be only in the page cache (a process crash leaves it there): make it durable
         // before anyone is told about it.
         last.File!.SyncData();
         _tail = _durableUntil = (ulong)(last.Index * _segmentBytes + end);
         _activeSegment = last;
+    }
+
+    /// <summary>
+    /// After a clean close, recovery must reach the marked tail: stopping short means records that had been synced
+    /// are damaged or gone (checked before a torn-tail cut, which would otherwise erase the evidence).
+    /// </summary>
+    private void RequireCleanTailReached(long segmentIndex, long stopOffset)
+    {
+        if (_cleanTail is not { } cleanTail) return;
+        ulong stop = (ulong)(segmentIndex * _segmentBytes + stopOffset);
+        if (stop >= cleanTail) return;
+        throw new LogCorruptException(LogFormat.SegmentFileName(segmentIndex), stopOffset,
+            $"the log was closed cleanly with every record below address {cleanTail} synced, but recovery stops at address {stop}: synced records are damaged or missing");
     }
 
     private void RemoveUnfinishedSegments()
@@ -89,6 +107,7 @@ public sealed partial class GroupCommitLog
             throw new LogCorruptException(segment.FileName, position,
                 $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
         if (!isLast) return position;
+        RequireCleanTailReached(segment.Index, position);
         if (CutTornTail(file, position, after.NonZeroEnd))
             StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.NonZeroEnd - position);
         return position;

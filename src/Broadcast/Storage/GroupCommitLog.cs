@@ -41,6 +41,7 @@ public sealed partial class GroupCommitLog : IDisposable
     private Ballot _promised;
     private ulong _checkpointAddress = ulong.MaxValue;
     private ulong _floor;                 // reads below fail; 0 = nothing trimmed
+    private ulong? _cleanTail;            // during recovery: the tail a clean close marked, else null
 
     private readonly Thread _flusher;
     private readonly ManualResetEventSlim _work = new(false);
@@ -80,6 +81,8 @@ public sealed partial class GroupCommitLog : IDisposable
             throw;
         }
         log._current.Reset(log._tail, log._segmentBytes);
+        // The marker speaks only of the records written before it; the next append must be judged by the crash rules.
+        CleanCloseMarker.Remove(log._device);
         log._flusher.Start();
         StorageLog.Opened(options.Logger, log.Name, log._segments.Count, log._tail, log._floor);
         return log;
@@ -123,7 +126,10 @@ public sealed partial class GroupCommitLog : IDisposable
 
     public string Name => _device.Name;
 
-    /// <summary>Flushes what was appended, stops the flusher and closes the files. Waiters complete first.</summary>
+    /// <summary>
+    /// Flushes what was appended, stops the flusher and closes the files. Waiters complete first. When everything
+    /// appended is durable, leaves a <see cref="CleanCloseMarker"/> so the next open can tell damage from a torn write.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -134,7 +140,21 @@ public sealed partial class GroupCommitLog : IDisposable
         }
         _flusher.Join();
         CloseFiles();
+        MarkCleanClose();
         _work.Dispose();
+    }
+
+    private void MarkCleanClose()
+    {
+        if (_failure is not null || _options.Durability != DurabilityMode.Sync || Volatile.Read(ref _durableUntil) != _tail) return;
+        try
+        {
+            CleanCloseMarker.Write(_device, _tail);
+        }
+        catch (IOException e)
+        {
+            StorageLog.MarkerNotWritten(_options.Logger, Name, e);
+        }
     }
 
     private void CloseFiles()

@@ -19,4 +19,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Critical, Message = "log {Log} failed; the node must halt")]
     public static partial void Failed(ILogger logger, string log, Exception failure);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "log {Log}: ignored a clean-close marker because {Problem}; recovery uses the crash rules")]
+    public static partial void MarkerUntrusted(ILogger logger, string log, string problem);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "log {Log}: could not leave a clean-close marker; the next open uses the crash rules")]
+    public static partial void MarkerNotWritten(ILogger logger, string log, Exception failure);
 }

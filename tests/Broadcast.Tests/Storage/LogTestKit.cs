@@ -51,4 +51,15 @@ internal static class LogTestKit
 
     /// <summary>A byte-for-byte copy of a cleanly closed device (nothing unsynced, so a crash loses nothing).</summary>
     public static SimulatedLogDevice Copy(SimulatedLogDevice device) => device.Crash(new Random(0), keepUnsyncedProbability: 1.0);
+
+    /// <summary>
+    /// The device as a crash right after the last sync would have left it: the same records, but no clean-close
+    /// marker (only a clean close writes one). Tests of torn tails start from this.
+    /// </summary>
+    public static SimulatedLogDevice AsCrashed(SimulatedLogDevice device)
+    {
+        device.Delete(CleanCloseMarker.FileName);
+        device.SyncDirectory();
+        return device;
+    }
 }

@@ -107,6 +107,7 @@ public class RecoveryTests
             await log.WaitForDurableAsync(remnant);
             device.FlipBit(LogTestKit.LastSegment(device), (long)(torn.Value % LogTestKit.SegmentBytes) + 40, 0);
         }
+        LogTestKit.AsCrashed(device);
         using (var log = LogTestKit.Open(device))
         {
             Assert.Equal(0UL, log.HighestInstance);
@@ -143,7 +144,7 @@ public class RecoveryTests
         long to = ends[^1].End;
         for (long offset = from; offset <= to; offset++)
         {
-            var copy = LogTestKit.Copy(device);
+            var copy = LogTestKit.AsCrashed(LogTestKit.Copy(device));
             if (cut == Cut.Truncate) copy.Truncate(segment, offset);
             else ZeroFrom(copy, segment, offset);
             using var log = LogTestKit.Open(copy);
