@@ -57,7 +57,7 @@ internal abstract class Listener : IListener
 
     private async Task HandshakeThenQueueAsync(Connection connection)
     {
-        var failure = await connection.HandshakeAsync(CancellationToken.None).ConfigureAwait(false);
+        var failure = await connection.HandshakeAsync(initiator: false, CancellationToken.None).ConfigureAwait(false);
         if (failure is { } reason)
         {
             ReportHandshakeFailure(_options, connection.RemoteEndPoint, reason);
