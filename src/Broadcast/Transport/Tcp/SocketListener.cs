@@ -56,6 +56,19 @@ internal sealed class SocketListener : Listener
         await _acceptLoop.ConfigureAwait(false);
     }
 
+    /// <summary>Over a limit: reset at once (no FIN handshake to wait for, no pipes or buffers were made for it).</summary>
+    private static void Drop(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        socket.Dispose();
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (true)
@@ -76,8 +89,13 @@ internal sealed class SocketListener : Listener
                 TransportLog.AcceptFailed(_transport.Options.Logger, _socket.LocalEndPoint?.ToString() ?? "?", e.SocketErrorCode.ToString());
                 continue;
             }
+            if (!TryReserve(accepted.RemoteEndPoint))
+            {
+                Drop(accepted);
+                continue;
+            }
             SocketConnection.Configure(accepted);
-            Admit(_transport.CreateConnection(accepted));
+            AdmitReserved(_transport.CreateConnection(accepted));
         }
     }
 }
