@@ -23,6 +23,7 @@ internal sealed class ClientConnector
             HelloTimeout = options.ConnectTimeout,
             IdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectionsExpected = 1,
+            Tls = options.Tls,
             Auth = new HelloAuth { ClientToken = options.Token is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : default },
         });
     }

@@ -15,6 +15,9 @@ public abstract class ClientOptions
     /// which a cluster with tokens refuses (<see cref="AccessDeniedException"/>).</summary>
     public string? Token { get; init; }
 
+    /// <summary>TLS to the members (their certificates must chain to <see cref="Transport.Tls.TlsSettings.TrustedCa"/>); null: plain TCP.</summary>
+    public Transport.Tls.TlsSettings? Tls { get; init; }
+
     /// <summary>How long one connection attempt (TCP connect and hello) may take. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -25,6 +25,7 @@ public sealed partial class MemberHost
             ConnectionsMax = options.ConnectionsMax,
             ConnectionsPerAddressMax = options.ConnectionsPerAddressMax,
             Logger = logger,
+            Tls = options.Tls,
             Auth = new HelloAuth
             {
                 ClusterSecret = options.ClusterSecret is { } secret ? Encoding.UTF8.GetBytes(secret) : default,

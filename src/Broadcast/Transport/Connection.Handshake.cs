@@ -104,6 +104,9 @@ internal abstract partial class Connection
         ReadOnlySpan<byte> key;
         if (HelloAuth.IsMemberKind(hello.Kind))
         {
+            // Over TLS, member links are mutual TLS: a member proves the CA's certificate as well as the secret.
+            if (IsEncrypted && !PeerCertified)
+                return Deny(ErrorCode.Unauthenticated, $"{hello.Kind} {hello.NodeId} connected over TLS without a certificate from the cluster CA");
             if (!HelloProof.Verify(proof, auth.ClusterSecret.Span, HelloRole.Initiator, remote.Span, local.Span))
                 return Deny(ErrorCode.Unauthenticated, $"{hello.Kind} {hello.NodeId} did not prove the cluster secret (its secret differs from ours, or one of us has none)");
             key = auth.ClusterSecret.Span;

@@ -63,6 +63,9 @@ internal abstract class Listener : IListener
         return false;
     }
 
+    /// <summary>Gives back a place whose link never became a connection.</summary>
+    protected void ReleaseReserved(EndPoint? remote) => _budget.Release(remote);
+
     /// <summary>Starts a connection whose place <see cref="TryReserve"/> took; the place is given back when it closes.</summary>
     protected void AdmitReserved(Connection connection)
     {

@@ -18,6 +18,9 @@ public sealed record TransportOptions
     /// <summary>Our hello; its version and cluster id are also what we require of the peer.</summary>
     public required HelloMessage LocalHello { get; init; }
 
+    /// <summary>TLS (TCP transport only); null: plain TCP.</summary>
+    public Tls.TlsSettings? Tls { get; init; }
+
     /// <summary>Secrets and tokens the hello proves and checks; default: open (empty secret, no client tokens).</summary>
     public HelloAuth Auth { get; init; } = HelloAuth.Open;
 

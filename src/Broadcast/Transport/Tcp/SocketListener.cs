@@ -69,6 +69,15 @@ internal sealed class SocketListener : Listener
         socket.Dispose();
     }
 
+    /// <summary>The TLS handshake runs off the accept loop, inside the connection's reserved place and hello deadline.</summary>
+    private async Task AdmitTlsAsync(Socket accepted, Tls.TlsSettings tls)
+    {
+        var remote = accepted.RemoteEndPoint;
+        var connection = await _transport.AcceptAsync(accepted, tls).ConfigureAwait(false);
+        if (connection is null) ReleaseReserved(remote);
+        else AdmitReserved(connection);
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (true)
@@ -95,7 +104,8 @@ internal sealed class SocketListener : Listener
                 continue;
             }
             SocketConnection.Configure(accepted);
-            AdmitReserved(_transport.CreateConnection(accepted));
+            if (_transport.Options.Tls is { Mode: not Tls.TlsMode.Off } tls) _ = AdmitTlsAsync(accepted, tls);
+            else AdmitReserved(_transport.CreateConnection(accepted));
         }
     }
 }
