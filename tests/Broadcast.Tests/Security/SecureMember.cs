@@ -27,7 +27,8 @@ internal sealed class SecureMember : IAsyncDisposable
     public IPEndPoint EndPoint { get; }
     public Dictionary<ushort, IPEndPoint> Members => new() { [1] = EndPoint };
 
-    public static async Task<SecureMember> StartAsync(Func<NodeOptions, NodeOptions>? adjust = null)
+    public static async Task<SecureMember> StartAsync(Microsoft.Extensions.Logging.ILoggerFactory? loggers = null,
+        int perAddressMax = AtomicBcast.Limits.ConnectionsPerAddressMax, TimeSpan? helloTimeout = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "abcast-sec-" + Guid.NewGuid().ToString("N"));
         var endPoint = new IPEndPoint(IPAddress.Loopback, Tests.Node.LocalCluster.FreePort());
@@ -37,6 +38,8 @@ internal sealed class SecureMember : IAsyncDisposable
             NodeId = 1,
             Members = new Dictionary<ushort, IPEndPoint> { [1] = endPoint },
             DataDirectory = root,
+            ConnectionsPerAddressMax = perAddressMax,
+            HelloTimeout = helloTimeout ?? TimeSpan.FromSeconds(5),
             ClusterSecret = Secret,
             ClientTokens =
             [
@@ -45,8 +48,7 @@ internal sealed class SecureMember : IAsyncDisposable
                 new ClientCredential("both", System.Text.Encoding.UTF8.GetBytes(Both), ClientRights.All),
             ],
         };
-        if (adjust is not null) options = adjust(options);
-        var host = await MemberHost.StartAsync(options);
+        var host = await MemberHost.StartAsync(options, loggers);
         return new SecureMember(root, host, endPoint);
     }
 
