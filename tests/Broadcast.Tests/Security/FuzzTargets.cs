@@ -12,6 +12,44 @@ namespace AtomicBcast.Tests.Security;
 /// </summary>
 public static class FuzzTargets
 {
+    /// <summary>All three in one run: the first byte picks the target, the rest is its input (one AFL++ campaign for all).</summary>
+    public static void All(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) return;
+        switch (data[0] % 3)
+        {
+            case 0: Frames(data[1..]); break;
+            case 1: Batch(data[1..]); break;
+            default: Hello(data[1..]); break;
+        }
+    }
+
+    /// <summary>Valid inputs for <see cref="All"/> to start from (each prefixed with its target byte).</summary>
+    public static IEnumerable<(string Name, byte[] Input)> Seeds()
+    {
+        var batch = new BatchBuilder(lz4ThresholdBytes: 64);
+        batch.TryAppendRun(7, 1, new ReadOnlyMemory<byte>[] { new byte[10], new byte[300], "seed"u8.ToArray() });
+        var sealedBatch = batch.Seal();
+        var batchBytes = sealedBatch.Span.ToArray();
+        sealedBatch.Release();
+        yield return ("batch", [1, .. batchBytes]);
+
+        var frames = new ArrayBufferWriter<byte>();
+        MessageWriter.WriteOwned(frames, new HeartbeatMessage(Ballot.Create(3, 1), 10));
+        MessageWriter.WriteOwned(frames, new PrepareMessage(Ballot.Create(4, 2), 11));
+        yield return ("frames", [0, .. frames.WrittenSpan]);
+
+        var hello = new ArrayBufferWriter<byte>();
+        HelloCodec.Write(hello, new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Member, 2, "fuzz"), new byte[Limits.HelloNonceBytes]);
+        HelloCodec.WriteProof(hello, new byte[Limits.HelloProofBytes]);
+        yield return ("hello", [2, .. hello.WrittenSpan]);
+
+        var refusal = new ArrayBufferWriter<byte>();
+        HelloCodec.Write(refusal, new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Publisher, 0, "fuzz"));
+        MessageWriter.Write(refusal, new ErrorMessage(ErrorCode.Unauthorized, "no"));
+        yield return ("refusal", [2, .. refusal.WrittenSpan]);
+    }
+
     /// <summary>Frame decoder and every message reader, with the input split in two segments (as a pipe may hand it over).</summary>
     public static void Frames(ReadOnlySpan<byte> data)
     {
