@@ -43,7 +43,7 @@ public static class Limits
     public const int ConnectionsMax = 1024;
 
     /// <summary>Default: most connections from one remote IP address at once.</summary>
-    public const int ConnectionsPerAddressMax = 64;
+    public const int ConnectionsPerAddressMax = 256;
 
     /// <summary>Longest text of an error frame, in UTF-8 bytes.</summary>
     public const int ErrorTextBytesMax = 1024;
