@@ -27,6 +27,24 @@ public static class Limits
     /// <summary>Longest cluster id, in UTF-8 bytes.</summary>
     public const int ClusterIdBytesMax = 64;
 
+    /// <summary>Bytes of the random nonce in every hello.</summary>
+    public const int HelloNonceBytes = 16;
+
+    /// <summary>Bytes of a hello proof (HMAC-SHA256).</summary>
+    public const int HelloProofBytes = 32;
+
+    /// <summary>Longest shared secret or client token, in bytes (cluster.json holds them base64 or as text).</summary>
+    public const int SecretBytesMax = 256;
+
+    /// <summary>Most client tokens in one cluster config: a client's proof is checked against each in turn.</summary>
+    public const int ClientTokensMax = 256;
+
+    /// <summary>Default: most connections a member keeps open (or in their hello exchange) at once.</summary>
+    public const int ConnectionsMax = 1024;
+
+    /// <summary>Default: most connections from one remote IP address at once.</summary>
+    public const int ConnectionsPerAddressMax = 256;
+
     /// <summary>Longest text of an error frame, in UTF-8 bytes.</summary>
     public const int ErrorTextBytesMax = 1024;
 

@@ -23,6 +23,8 @@ internal sealed class ClientConnector
             HelloTimeout = options.ConnectTimeout,
             IdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectionsExpected = 1,
+            Tls = options.Tls,
+            Auth = new HelloAuth { ClientToken = options.Token is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : default },
         });
     }
 
@@ -33,12 +35,17 @@ internal sealed class ClientConnector
 
     public ushort First(ushort? preferred) => preferred is { } p && _options.Members.ContainsKey(p) ? p : _ids[0];
 
-    /// <summary>One attempt at member <paramref name="id"/>; null when it cannot be reached.</summary>
+    /// <summary>One attempt at member <paramref name="id"/>; null when it cannot be reached. Throws
+    /// <see cref="AccessDeniedException"/> when the member refused our token: that is final, not worth a retry.</summary>
     public async Task<IConnection?> TryConnectAsync(ushort id, CancellationToken cancellationToken)
     {
         try
         {
             return await _transport.ConnectAsync(_options.Members[id], cancellationToken).ConfigureAwait(false);
+        }
+        catch (TransportException e) when (e.Reason is { Kind: ShutdownKind.AccessDenied, Code: not ErrorCode.None } denied)
+        {
+            throw new AccessDeniedException(denied.Code, $"member {id} of cluster '{_options.ClusterId}' refused this client: {denied.Detail}");
         }
         catch (TransportException)
         {

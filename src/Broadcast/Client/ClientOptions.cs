@@ -11,6 +11,13 @@ public abstract class ClientOptions
     /// <summary>Every member by id, with the address it serves clients on. Redirects name members by id.</summary>
     public required IReadOnlyDictionary<ushort, IPEndPoint> Members { get; init; }
 
+    /// <summary>The client token (from the cluster's <c>tokens</c>), proven in the hello without being sent; null: none,
+    /// which a cluster with tokens refuses (<see cref="AccessDeniedException"/>).</summary>
+    public string? Token { get; init; }
+
+    /// <summary>TLS to the members (their certificates must chain to <see cref="Transport.Tls.TlsSettings.TrustedCa"/>); null: plain TCP.</summary>
+    public Transport.Tls.TlsSettings? Tls { get; init; }
+
     /// <summary>How long one connection attempt (TCP connect and hello) may take. Default 5 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -74,6 +81,14 @@ public sealed class BelowRetentionFloorException(long position, long earliestRet
 
     /// <summary>The earliest position any member still serves.</summary>
     public long EarliestRetainedPosition { get; } = earliestRetainedPosition;
+}
+
+/// <summary>A member refused this client in the hello: its token is unknown (<see cref="Wire.ErrorCode.Unauthenticated"/>)
+/// or lacks the right (<see cref="Wire.ErrorCode.Unauthorized"/>). Retrying elsewhere would not help: every member has the same config.</summary>
+public sealed class AccessDeniedException(Wire.ErrorCode code, string message) : UnauthorizedAccessException(message)
+{
+    /// <summary>The code of the member's error frame.</summary>
+    public Wire.ErrorCode Code { get; } = code;
 }
 
 /// <summary>The publisher could not be used (no member reachable at connect, or it was disposed with the message unacknowledged).</summary>

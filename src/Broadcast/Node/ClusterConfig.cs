@@ -11,24 +11,65 @@ namespace AtomicBcast.Node;
 /// <param name="DataDir">The member's data directory; a relative path is relative to the config file.</param>
 public sealed record MemberConfig(int Id, string Address, string DataDir)
 {
+    /// <summary>TLS: the member's certificate (PEM), with <see cref="KeyFile"/>; or use <see cref="Pkcs12File"/>.</summary>
+    public string? CertFile { get; init; }
+
+    /// <summary>TLS: the private key (PEM) of <see cref="CertFile"/>.</summary>
+    public string? KeyFile { get; init; }
+
+    /// <summary>TLS: certificate and key in one PKCS#12 file (no password), instead of <see cref="CertFile"/> and <see cref="KeyFile"/>.</summary>
+    public string? Pkcs12File { get; init; }
+
     /// <summary>The parsed <see cref="Address"/>.</summary>
     [JsonIgnore]
     public IPEndPoint EndPoint => IPEndPoint.Parse(Address);
 }
 
+/// <summary>A client token in cluster.json: <c>{ "name": "writer", "token": "...", "rights": ["publish", "subscribe"] }</c>.</summary>
+public sealed record TokenConfig(string Name, string Token, IReadOnlyList<string> Rights)
+{
+    /// <summary>The parsed <see cref="Rights"/>.</summary>
+    [JsonIgnore]
+    public Transport.ClientRights ParsedRights => Rights.Aggregate(Transport.ClientRights.None, (all, r) => all | r switch
+    {
+        "publish" => Transport.ClientRights.Publish,
+        "subscribe" => Transport.ClientRights.Subscribe,
+        _ => throw new ConfigException($"token '{Name}': unknown right '{r}' (publish, subscribe)"),
+    });
+}
+
+/// <summary>TLS in cluster.json: <c>{ "mode": "required", "caFile": "tls/ca.pem" }</c>; each member names its certificate.</summary>
+/// <param name="Mode">off, optional (a member accepts plain TCP and TLS, and connects with TLS), or required (plain TCP is refused).</param>
+/// <param name="CaFile">The certificate authority (PEM) every member and client trusts; nothing else is trusted.</param>
+public sealed record TlsConfig(string Mode, string? CaFile);
+
 /// <summary>
 /// The cluster configuration (cluster.json):
-/// <code>{ "clusterId": "demo", "members": [ { "id": 1, "address": "127.0.0.1:7101", "dataDir": "data/1" } ] }</code>
-/// Load it with <see cref="Load"/>, which validates everything and resolves data directories.
+/// <code>{ "clusterId": "demo", "secret": "...", "members": [ { "id": 1, "address": "127.0.0.1:7101", "dataDir": "data/1" } ] }</code>
+/// Optional: <c>secret</c> (members prove it to each other in every hello), <c>tokens</c> (clients must prove one, and
+/// need its right), <c>tls</c>. Load it with <see cref="Load"/>, which validates everything and resolves paths.
 /// </summary>
 public sealed record ClusterConfig(string ClusterId, IReadOnlyList<MemberConfig> Members)
 {
+    /// <summary>Shared cluster secret (at least 16 characters); null: none (any process that speaks the protocol may join).</summary>
+    public string? Secret { get; init; }
+
+    /// <summary>Client tokens; null or empty: clients need none.</summary>
+    public IReadOnlyList<TokenConfig>? Tokens { get; init; }
+
+    /// <summary>TLS settings; null: plain TCP.</summary>
+    public TlsConfig? Tls { get; init; }
+
     private static readonly JsonSerializerOptions s_jsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>Shortest cluster secret or client token accepted, in characters.</summary>
+    public const int SecretCharsMin = 16;
 
     /// <summary>Number of acceptors whose agreement makes a value chosen: a majority of members.</summary>
     [JsonIgnore]
@@ -70,10 +111,23 @@ public sealed record ClusterConfig(string ClusterId, IReadOnlyList<MemberConfig>
         if (config is null) throw new ConfigException($"malformed config '{sourceName}': empty document");
         config.Validate(sourceName);
         var members = config.Members
-            .Select(m => m with { DataDir = Path.GetFullPath(Path.Combine(baseDir, m.DataDir)) })
+            .Select(m => m with
+            {
+                DataDir = Path.GetFullPath(Path.Combine(baseDir, m.DataDir)),
+                CertFile = Resolve(baseDir, m.CertFile),
+                KeyFile = Resolve(baseDir, m.KeyFile),
+                Pkcs12File = Resolve(baseDir, m.Pkcs12File),
+            })
             .ToArray();
-        return config with { Members = members };
+        var tls = config.Tls is { } t ? t with { CaFile = Resolve(baseDir, t.CaFile) } : null;
+        return config with { Members = members, Tls = tls };
     }
+
+    private static string? Resolve(string baseDir, string? path) => path is null ? null : Path.GetFullPath(Path.Combine(baseDir, path));
+
+    /// <summary>Whether TLS is on (optional or required).</summary>
+    [JsonIgnore]
+    public bool TlsEnabled => Tls is { Mode: "optional" or "required" };
 
     /// <summary>The JSON text of this config, as <c>abcast cluster init</c> writes it.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, s_jsonOptions);
@@ -100,6 +154,42 @@ public sealed record ClusterConfig(string ClusterId, IReadOnlyList<MemberConfig>
             if (string.IsNullOrWhiteSpace(member.DataDir))
                 throw new ConfigException($"{where}: member {member.Id} has no dataDir");
         }
+        ValidateSecurity(where);
+    }
+
+    private void ValidateSecurity(string where)
+    {
+        if (Secret is { } secret && (secret.Length < SecretCharsMin || Encoding.UTF8.GetByteCount(secret) > Limits.SecretBytesMax))
+            throw new ConfigException($"{where}: secret must be {SecretCharsMin} to {Limits.SecretBytesMax} characters");
+        if (Tokens is { } tokens)
+        {
+            if (tokens.Count > Limits.ClientTokensMax) throw new ConfigException($"{where}: more than {Limits.ClientTokensMax} tokens");
+            var names = new HashSet<string>();
+            var values = new HashSet<string>();
+            foreach (var token in tokens)
+            {
+                if (token is null || string.IsNullOrWhiteSpace(token.Name)) throw new ConfigException($"{where}: a token has no name");
+                if (!names.Add(token.Name)) throw new ConfigException($"{where}: token name '{token.Name}' appears twice");
+                if (token.Token is null || token.Token.Length < SecretCharsMin || Encoding.UTF8.GetByteCount(token.Token) > Limits.SecretBytesMax)
+                    throw new ConfigException($"{where}: token '{token.Name}' must be {SecretCharsMin} to {Limits.SecretBytesMax} characters");
+                if (!values.Add(token.Token)) throw new ConfigException($"{where}: token '{token.Name}' has the same value as another token");
+                if (token.Rights is null || token.Rights.Count == 0) throw new ConfigException($"{where}: token '{token.Name}' has no rights");
+                _ = token.ParsedRights;
+            }
+        }
+        if (Tls is { } tls)
+        {
+            if (tls.Mode is not ("off" or "optional" or "required"))
+                throw new ConfigException($"{where}: tls.mode '{tls.Mode}' is not off, optional or required");
+            if (tls.Mode == "off") return;
+            if (string.IsNullOrWhiteSpace(tls.CaFile)) throw new ConfigException($"{where}: tls.caFile is required with TLS on");
+            foreach (var member in Members)
+            {
+                bool pem = member.CertFile is not null && member.KeyFile is not null;
+                if (pem == (member.Pkcs12File is not null))
+                    throw new ConfigException($"{where}: member {member.Id} needs certFile and keyFile, or pkcs12File (one of the two) with TLS on");
+            }
+        }
     }
 
     /// <summary>A loopback cluster of <paramref name="memberCount"/> members on consecutive ports, data dirs data/N.</summary>
@@ -112,6 +202,10 @@ public sealed record ClusterConfig(string ClusterId, IReadOnlyList<MemberConfig>
             .ToArray();
         return new ClusterConfig(clusterId, members);
     }
+
+    /// <summary>A fresh random cluster secret or token: 32 bytes from the OS's CSPRNG, base64url.</summary>
+    public static string NewSecret() =>
+        Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
 /// <summary>A configuration problem, with a message fit for one line on stderr.</summary>

@@ -1,6 +1,9 @@
 using AtomicBcast.Client;
+using System.Text;
 using AtomicBcast.Transport;
+using AtomicBcast.Transport.Tcp;
 using AtomicBcast.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace AtomicBcast.Node;
 
@@ -10,6 +13,44 @@ internal sealed record ClientSession(long Token, IConnection Connection, Outboun
 // Connections: peers (inbound and our outbound links), publishers and subscribers.
 public sealed partial class MemberHost
 {
+    /// <summary>The member's transport: its hello proves the cluster secret, checks client tokens and rights, and
+    /// bounds the connections a peer can open.</summary>
+    private static ITransport CreateTransport(NodeOptions options, ILogger logger)
+    {
+        var transport = new TransportOptions
+        {
+            LocalHello = new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Member, options.NodeId, options.ClusterId),
+            IdleTimeout = Timeout.InfiniteTimeSpan,
+            HelloTimeout = options.HelloTimeout,
+            ConnectionsMax = options.ConnectionsMax,
+            ConnectionsPerAddressMax = options.ConnectionsPerAddressMax,
+            Logger = logger,
+            Tls = options.Tls,
+            Auth = new HelloAuth
+            {
+                ClusterSecret = options.ClusterSecret is { } secret ? Encoding.UTF8.GetBytes(secret) : default,
+                ClientCredentials = options.ClientTokens,
+                AuthorizeClient = options.ClientTokens.Count == 0 ? null : Authorize,
+            },
+        };
+        return new TcpTransport(transport);
+    }
+
+    /// <summary>Hello time: whether a client that proved <paramref name="credential"/> may be what its hello says.</summary>
+    private static ErrorMessage? Authorize(HelloMessage hello, ClientCredential? credential)
+    {
+        var needed = hello.Kind switch
+        {
+            PeerKind.Publisher => ClientRights.Publish,
+            PeerKind.Subscriber => ClientRights.Subscribe,
+            _ => ClientRights.None, // other client roles (status) need a valid token, no particular right
+        };
+        if (credential is null) return new ErrorMessage(ErrorCode.Unauthenticated, $"{hello.Kind} presented no token this cluster knows");
+        if ((credential.Rights & needed) != needed)
+            return new ErrorMessage(ErrorCode.Unauthorized, $"token '{credential.Name}' does not have the {needed.ToString().ToLowerInvariant()} right");
+        return null;
+    }
+
     private async Task AcceptLoopAsync()
     {
         var token = _stop.Token;

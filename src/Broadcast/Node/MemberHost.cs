@@ -35,7 +35,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     /// <summary>The core's checkpoint interval: a trim never goes above the last checkpoint (see <see cref="TrimAsync"/>).</summary>
     private readonly long _checkpointEvery;
     private readonly DeliveryRing _ring;
-    private readonly TcpTransport _transport;
+    private readonly ITransport _transport;
     private readonly Channel<Action> _events;
     private readonly Dictionary<ushort, OutboundQueue> _peerQueues = new();
     private readonly List<PeerLink> _links = new();
@@ -68,12 +68,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
         _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
         _events = Channel.CreateBounded<Action>(new BoundedChannelOptions(options.LoopQueueCapacity) { SingleReader = true });
-        _transport = new TcpTransport(new TransportOptions
-        {
-            LocalHello = new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Member, _self, options.ClusterId),
-            IdleTimeout = Timeout.InfiniteTimeSpan,
-            Logger = logger,
-        });
+        _transport = CreateTransport(options, logger);
         foreach (var id in members)
             if (id != _self) _peerQueues[id] = new OutboundQueue(options.OutboundQueueCapacity);
         _status = Snapshot();

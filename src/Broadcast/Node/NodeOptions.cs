@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using AtomicBcast.Transport;
 using AtomicBcast.Consensus;
 using AtomicBcast.Storage;
 
@@ -48,11 +50,45 @@ public sealed class NodeOptions
     /// <summary>Log durability; <see cref="DurabilityMode.Sync"/> unless a benchmark explicitly asks otherwise.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Sync;
 
+    /// <summary>The shared cluster secret members prove to each other in every hello; null: none.</summary>
+    public string? ClusterSecret { get; init; }
+
+    /// <summary>Client tokens and their rights; empty: clients need no token.</summary>
+    public IReadOnlyList<ClientCredential> ClientTokens { get; init; } = [];
+
+    /// <summary>TLS for every link (peers and clients); null: plain TCP.</summary>
+    public Transport.Tls.TlsSettings? Tls { get; init; }
+
+    /// <summary>Connections accepted at once, in total and per remote IP address (see <see cref="Limits"/>).</summary>
+    public int ConnectionsMax { get; init; } = Limits.ConnectionsMax;
+    public int ConnectionsPerAddressMax { get; init; } = Limits.ConnectionsPerAddressMax;
+
+    /// <summary>How long a connection may take to complete its hello exchange (TLS included). Default 5 s.</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Tests only: a simulated device for the log instead of the data directory's files.</summary>
     internal Storage.Devices.ILogDevice? LogDevice { get; init; }
 
     /// <summary>Adjusts the consensus core's tuning; node id and members are always set from these options.</summary>
     public Func<ConsensusOptions, ConsensusOptions>? ConfigureConsensus { get; init; }
+
+    private static Transport.Tls.TlsSettings? LoadTls(ClusterConfig config, MemberConfig member)
+    {
+        if (!config.TlsEnabled) return null;
+        try
+        {
+            return new Transport.Tls.TlsSettings
+            {
+                Mode = config.Tls!.Mode == "required" ? Transport.Tls.TlsMode.Required : Transport.Tls.TlsMode.Optional,
+                TrustedCa = Transport.Tls.TlsSettings.LoadCa(config.Tls.CaFile!),
+                Certificate = Transport.Tls.TlsSettings.LoadCertificate(member.CertFile, member.KeyFile, member.Pkcs12File),
+            };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new ConfigException($"member {member.Id}: cannot load its TLS certificate or the CA: {e.Message}");
+        }
+    }
 
     /// <summary>Options for member <paramref name="id"/> of a loaded <see cref="ClusterConfig"/>.</summary>
     public static NodeOptions FromConfig(ClusterConfig config, int id)
@@ -64,6 +100,9 @@ public sealed class NodeOptions
             NodeId = (ushort)member.Id,
             Members = config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
             DataDirectory = member.DataDir,
+            ClusterSecret = config.Secret,
+            ClientTokens = (config.Tokens ?? []).Select(t => new ClientCredential(t.Name, Encoding.UTF8.GetBytes(t.Token), t.ParsedRights)).ToArray(),
+            Tls = LoadTls(config, member),
         };
     }
 }

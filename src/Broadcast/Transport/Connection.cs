@@ -45,6 +45,12 @@ internal abstract partial class Connection : IConnection
     public PipeWriter Output => _output.Writer;
     public HelloMessage RemoteHello { get; private set; }
     public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Whether the link is TLS.</summary>
+    public bool IsEncrypted { get; protected init; }
+
+    /// <summary>TLS: the peer presented a certificate that chains to our trusted CA.</summary>
+    public bool PeerCertified { get; protected init; }
     public Task<ShutdownReason> Closed => _closed.Task;
     public long BytesReceived => Volatile.Read(ref _bytesReceived);
     public long BytesSent => Volatile.Read(ref _bytesSent);

@@ -6,7 +6,7 @@ internal static class Handshake
     /// <summary>Returns the connection once hellos are exchanged; otherwise it is closed and this throws why.</summary>
     public static async Task<IConnection> CompleteAsync(Connection connection, TransportOptions options, CancellationToken cancellationToken)
     {
-        var failure = await connection.HandshakeAsync(cancellationToken).ConfigureAwait(false);
+        var failure = await connection.HandshakeAsync(initiator: true, cancellationToken).ConfigureAwait(false);
         if (failure is not { } reason) return connection;
         Listener.ReportHandshakeFailure(options, connection.RemoteEndPoint, reason);
         throw new TransportException(reason);

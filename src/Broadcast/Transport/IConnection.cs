@@ -17,6 +17,9 @@ public interface IConnection : IAsyncDisposable
     HelloMessage RemoteHello { get; }
     EndPoint? RemoteEndPoint { get; }
 
+    /// <summary>Member side: the client token the peer proved in its hello, or null (anonymous client, or a member).</summary>
+    ClientCredential? Credential { get; }
+
     /// <summary>Completes once both directions have stopped and the link is released; the first reason recorded wins.</summary>
     Task<ShutdownReason> Closed { get; }
 

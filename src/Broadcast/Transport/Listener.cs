@@ -11,11 +11,13 @@ internal abstract class Listener : IListener
 {
     private readonly Channel<IConnection> _accepted;
     private readonly TransportOptions _options;
+    private readonly ConnectionBudget _budget;
     private int _disposed;
 
     protected Listener(TransportOptions options)
     {
         _options = options;
+        _budget = new ConnectionBudget(options.ConnectionsMax, options.ConnectionsPerAddressMax);
         _accepted = Channel.CreateBounded<IConnection>(new BoundedChannelOptions(options.AcceptBacklog)
         {
             SingleWriter = false,
@@ -49,6 +51,29 @@ internal abstract class Listener : IListener
     /// <summary>Stops the accept loop (or unregisters); already-taken connections live on.</summary>
     protected abstract ValueTask StopAcceptingAsync();
 
+    /// <summary>Connections accepted and not yet closed (hello exchanges included).</summary>
+    public int OpenConnections => _budget.Open;
+
+    /// <summary>Takes a place in the connection limits for an accepted link from <paramref name="remote"/>; false (logged
+    /// and reported) when a limit is reached: the caller then drops the link at once, before anything is allocated for it.</summary>
+    protected bool TryReserve(EndPoint? remote)
+    {
+        if (_budget.TryReserve(remote) is not { } why) return true;
+        ReportHandshakeFailure(_options, remote, new ShutdownReason(ShutdownKind.LimitExceeded, why));
+        return false;
+    }
+
+    /// <summary>Gives back a place whose link never became a connection.</summary>
+    protected void ReleaseReserved(EndPoint? remote) => _budget.Release(remote);
+
+    /// <summary>Starts a connection whose place <see cref="TryReserve"/> took; the place is given back when it closes.</summary>
+    protected void AdmitReserved(Connection connection)
+    {
+        var remote = connection.RemoteEndPoint;
+        connection.Closed.ContinueWith(_ => _budget.Release(remote), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Admit(connection);
+    }
+
     protected void Admit(Connection connection)
     {
         connection.Start();
@@ -57,7 +82,7 @@ internal abstract class Listener : IListener
 
     private async Task HandshakeThenQueueAsync(Connection connection)
     {
-        var failure = await connection.HandshakeAsync(CancellationToken.None).ConfigureAwait(false);
+        var failure = await connection.HandshakeAsync(initiator: false, CancellationToken.None).ConfigureAwait(false);
         if (failure is { } reason)
         {
             ReportHandshakeFailure(_options, connection.RemoteEndPoint, reason);

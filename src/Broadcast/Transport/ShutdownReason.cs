@@ -26,10 +26,18 @@ public enum ShutdownKind : byte
     ConnectFailed,
     /// <summary>Any other socket error; <see cref="ShutdownReason.Detail"/> names it.</summary>
     TransportError,
+    /// <summary>Authentication or authorisation failed in the hello exchange: the cluster secret was not proven, or the
+    /// client's token is unknown or lacks the right; <see cref="ShutdownReason.Code"/> says which when the peer told us.</summary>
+    AccessDenied,
+    /// <summary>A resource limit (connections in total or per address, TLS handshake) refused the connection.</summary>
+    LimitExceeded,
 }
 
 /// <summary>A <see cref="ShutdownKind"/> with an optional human-readable detail for the log.</summary>
-public readonly record struct ShutdownReason(ShutdownKind Kind, string? Detail = null)
+/// <param name="Kind">What ended the connection.</param>
+/// <param name="Detail">Why, for the log.</param>
+/// <param name="Code">For <see cref="ShutdownKind.AccessDenied"/>: the code of the error frame the peer sent, if any.</param>
+public readonly record struct ShutdownReason(ShutdownKind Kind, string? Detail = null, ErrorCode Code = ErrorCode.None)
 {
     public static ShutdownReason LocalClose => new(ShutdownKind.LocalClose);
     public static ShutdownReason LocalAbort => new(ShutdownKind.LocalAbort);
@@ -39,6 +47,7 @@ public readonly record struct ShutdownReason(ShutdownKind Kind, string? Detail =
 
     public static ShutdownReason ProtocolViolation(WireException e) => new(ShutdownKind.ProtocolViolation, e.Message);
     public static ShutdownReason HelloRejected(string why) => new(ShutdownKind.HelloRejected, why);
+    public static ShutdownReason AccessDenied(string why, ErrorCode code = ErrorCode.None) => new(ShutdownKind.AccessDenied, why, code);
 
     public override string ToString() => Detail is null ? Kind.ToString() : $"{Kind}: {Detail}";
 }

@@ -18,7 +18,21 @@ public sealed record TransportOptions
     /// <summary>Our hello; its version and cluster id are also what we require of the peer.</summary>
     public required HelloMessage LocalHello { get; init; }
 
+    /// <summary>TLS (TCP transport only); null: plain TCP.</summary>
+    public Tls.TlsSettings? Tls { get; init; }
+
+    /// <summary>Secrets and tokens the hello proves and checks; default: open (empty secret, no client tokens).</summary>
+    public HelloAuth Auth { get; init; } = HelloAuth.Open;
+
+    /// <summary>The whole hello exchange (hellos, proofs, and the TLS handshake before them) must finish within this.</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Accepted connections open at once (including those still in their hello exchange); a further one is
+    /// closed at once with a logged reason. Bounds what a flood of connections can make a member hold.</summary>
+    public int ConnectionsMax { get; init; } = Limits.ConnectionsMax;
+
+    /// <summary>Accepted connections open at once from one remote IP address.</summary>
+    public int ConnectionsPerAddressMax { get; init; } = Limits.ConnectionsPerAddressMax;
 
     /// <summary>How long a TCP connect may take; the OS default (minutes of SYN retries) is far too long for a member.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -66,6 +80,7 @@ public sealed record TransportOptions
         Require(BlockBytes >= 4096, "BlockBytes must be at least 4096");
         Require(HelloTimeout > TimeSpan.Zero && CloseTimeout > TimeSpan.Zero && ConnectTimeout > TimeSpan.Zero, "timeouts must be positive");
         Require(IdleTimeout > TimeSpan.Zero || IdleTimeout == Timeout.InfiniteTimeSpan, "IdleTimeout must be positive or infinite");
+        Require(ConnectionsMax > 0 && ConnectionsPerAddressMax > 0, "connection limits must be positive");
         Require(Limits.ClusterIdBytesMax >= System.Text.Encoding.UTF8.GetByteCount(LocalHello.ClusterId), "cluster id too long");
     }
 

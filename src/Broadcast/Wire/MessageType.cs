@@ -48,6 +48,8 @@ public enum ErrorCode : ushort
     Overloaded = 7,
     ShuttingDown = 8,
     Internal = 9,
+    /// <summary>The client's hello proves no token the member knows (or none was given where one is required).</summary>
+    Unauthenticated = 10,
 }
 
 /// <summary>Outcome of a published run.</summary>

@@ -8,7 +8,8 @@ namespace AtomicBcast.Wire;
 /// <summary>First frame on every connection, both ways.</summary>
 public readonly record struct HelloMessage(ushort ProtocolVersion, PeerKind Kind, ushort NodeId, string ClusterId)
 {
-    public const ushort CurrentVersion = 1;
+    /// <summary>2: the hello carries a nonce and is followed by a HelloProof (cluster secret / client token).</summary>
+    public const ushort CurrentVersion = 2;
 }
 
 /// <summary>A refusal or failure, sent before closing or in answer to a request that cannot be served.</summary>

@@ -194,6 +194,8 @@ public abstract class TransportSuite
         // Hello and a first frame in one write, so they (usually) arrive in one read: the handshake must leave the frame.
         var bytes = new ArrayBufferWriter<byte>();
         HelloCodec.Write(bytes, new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Publisher, 9, "test"));
+        // An open member does not check an anonymous client's proof; it must still be there, right behind the hello.
+        HelloCodec.WriteProof(bytes, new byte[Limits.HelloProofBytes]);
         var frame = new System.IO.Pipelines.Pipe();
         TestFrames.Write(frame.Writer, seq: 5, bodyBytes: 300);
         await frame.Writer.FlushAsync();
@@ -341,7 +343,8 @@ public abstract class TransportSuite
     }
 
     private static long HelloBytes(IConnection c) =>
-        Limits.FrameHeaderBytes + 6 + System.Text.Encoding.UTF8.GetByteCount(c.RemoteHello.ClusterId);
+        Limits.FrameHeaderBytes + HelloCodec.FixedBytes + System.Text.Encoding.UTF8.GetByteCount(c.RemoteHello.ClusterId)
+        + Limits.FrameHeaderBytes + Limits.HelloProofBytes;
 
     protected async Task<ConnectionPair> ConnectPairAsync(TransportOptions serverOptions, TransportOptions clientOptions)
     {

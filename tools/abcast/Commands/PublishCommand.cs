@@ -21,23 +21,25 @@ internal static class PublishCommand
         var count = new Option<int?>("--count") { Description = "publish N generated messages instead of stdin" };
         var size = new Option<int>("--size") { Description = "bytes per generated message", DefaultValueFactory = _ => 100 };
         var timeout = new Option<int>("--timeout") { Description = "seconds without any acknowledgement before giving up", DefaultValueFactory = _ => 30 };
-        var command = new Command("publish", "publish stdin lines (or generated messages); print position<TAB>line per ack") { config, producer, count, size, timeout };
-        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(producer), parse.GetValue(count), parse.GetValue(size), parse.GetValue(timeout)));
+        var token = CliSupport.TokenOption();
+        var command = new Command("publish", "publish stdin lines (or generated messages); print position<TAB>line per ack") { config, producer, count, size, timeout, token };
+        command.SetAction(parse => CliSupport.RefusalIsOneLine(() => Run(parse.GetValue(config)!, parse.GetValue(producer), parse.GetValue(count),
+            parse.GetValue(size), parse.GetValue(timeout), parse.GetValue(token))));
         return command;
     }
 
-    private static int Run(string configPath, ulong? producer, int? count, int size, int timeoutSeconds)
+    private static int Run(string configPath, ulong? producer, int? count, int size, int timeoutSeconds, string? token)
     {
         if (producer == 0) throw new ConfigException("--producer must be non-zero (0 is anonymous publishing)");
         if (count is < 0 || size is < 0 or > Limits.MessageBytesMax) throw new ConfigException($"--count must be >= 0 and --size within 0..{Limits.MessageBytesMax}");
         var config = ClusterConfig.Load(configPath);
         using var signal = CliSupport.OnStopSignal();
-        return RunAsync(config, producer, count, size, TimeSpan.FromSeconds(timeoutSeconds), signal.Token).GetAwaiter().GetResult();
+        return RunAsync(config, producer, token, count, size, TimeSpan.FromSeconds(timeoutSeconds), signal.Token).GetAwaiter().GetResult();
     }
 
-    private static async Task<int> RunAsync(ClusterConfig config, ulong? producer, int? count, int size, TimeSpan timeout, CancellationToken stop)
+    private static async Task<int> RunAsync(ClusterConfig config, ulong? producer, string? token, int? count, int size, TimeSpan timeout, CancellationToken stop)
     {
-        await using var publisher = await Publisher.ConnectAsync(CliSupport.PublisherOptions(config, producer), stop);
+        await using var publisher = await Publisher.ConnectAsync(CliSupport.PublisherOptions(config, producer, token), stop);
         var inOrder = Channel.CreateBounded<(long Line, string Text, Task<long> Ack)>(65536);
         var reading = Task.Run(async () =>
         {

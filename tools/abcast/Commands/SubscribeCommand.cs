@@ -21,12 +21,14 @@ internal static class SubscribeCommand
         var member = new Option<int?>("--member") { Description = "member to read from first" };
         var format = new Option<string>("--format") { Description = "text (UTF-8) or hex", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "hex");
-        var command = new Command("subscribe", "print position<TAB>payload from a position on, following the live tail") { config, from, count, member, format };
-        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(from), parse.GetValue(count), parse.GetValue(member), parse.GetValue(format)!));
+        var token = CliSupport.TokenOption();
+        var command = new Command("subscribe", "print position<TAB>payload from a position on, following the live tail") { config, from, count, member, format, token };
+        command.SetAction(parse => CliSupport.RefusalIsOneLine(() => Run(parse.GetValue(config)!, parse.GetValue(from), parse.GetValue(count),
+            parse.GetValue(member), parse.GetValue(format)!, parse.GetValue(token))));
         return command;
     }
 
-    private static int Run(string configPath, long from, long? count, int? member, string format)
+    private static int Run(string configPath, long from, long? count, int? member, string format, string? token)
     {
         if (from < 0) throw new ConfigException("--from must be >= 0");
         var config = ClusterConfig.Load(configPath);
@@ -34,7 +36,7 @@ internal static class SubscribeCommand
         using var signal = CliSupport.OnStopSignal();
         try
         {
-            return RunAsync(config, from, count, (ushort?)member, format == "hex", signal.Token).GetAwaiter().GetResult();
+            return RunAsync(config, from, count, (ushort?)member, token, format == "hex", signal.Token).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
@@ -47,9 +49,9 @@ internal static class SubscribeCommand
         }
     }
 
-    private static async Task<int> RunAsync(ClusterConfig config, long from, long? count, ushort? member, bool hex, CancellationToken stop)
+    private static async Task<int> RunAsync(ClusterConfig config, long from, long? count, ushort? member, string? token, bool hex, CancellationToken stop)
     {
-        await using var subscriber = await Subscriber.ConnectAsync(CliSupport.SubscriberOptions(config, member), stop);
+        await using var subscriber = await Subscriber.ConnectAsync(CliSupport.SubscriberOptions(config, member, token), stop);
         var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
         long printed = 0;
         var lastFlush = Environment.TickCount64;

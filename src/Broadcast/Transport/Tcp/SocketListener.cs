@@ -56,6 +56,28 @@ internal sealed class SocketListener : Listener
         await _acceptLoop.ConfigureAwait(false);
     }
 
+    /// <summary>Over a limit: reset at once (no FIN handshake to wait for, no pipes or buffers were made for it).</summary>
+    private static void Drop(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        socket.Dispose();
+    }
+
+    /// <summary>The TLS handshake runs off the accept loop, inside the connection's reserved place and hello deadline.</summary>
+    private async Task AdmitTlsAsync(Socket accepted, Tls.TlsSettings tls)
+    {
+        var remote = accepted.RemoteEndPoint;
+        var connection = await _transport.AcceptAsync(accepted, tls).ConfigureAwait(false);
+        if (connection is null) ReleaseReserved(remote);
+        else AdmitReserved(connection);
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (true)
@@ -76,8 +98,14 @@ internal sealed class SocketListener : Listener
                 TransportLog.AcceptFailed(_transport.Options.Logger, _socket.LocalEndPoint?.ToString() ?? "?", e.SocketErrorCode.ToString());
                 continue;
             }
+            if (!TryReserve(accepted.RemoteEndPoint))
+            {
+                Drop(accepted);
+                continue;
+            }
             SocketConnection.Configure(accepted);
-            Admit(_transport.CreateConnection(accepted));
+            if (_transport.Options.Tls is { Mode: not Tls.TlsMode.Off } tls) _ = AdmitTlsAsync(accepted, tls);
+            else AdmitReserved(_transport.CreateConnection(accepted));
         }
     }
 }
