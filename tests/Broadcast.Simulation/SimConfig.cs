@@ -34,6 +34,12 @@ internal sealed record SimConfig
     public int PromiseChunkInstances { get; init; } = 4;
     public long IntakeBytesMax { get; init; } = 1 << 20;
     public long RetainedInstances { get; init; } = 1 << 14;
+    /// <summary>Records a member's log keeps when it trims (whole segments of SimDisk.SegmentRecords, under MemberHost's
+    /// floor rule); 0: the log is never trimmed.</summary>
+    public int LogRetainRecords { get; init; }
+    /// <summary>A long outage of one member (down, or cut off while it runs on) starting at <see cref="OutageStartMs"/>; 0: none.</summary>
+    public int OutageMs { get; init; }
+    public int OutageStartMs { get; init; } = 500;
     /// <summary>Off only in negative-control settings that need it off. See <see cref="LivenessProgressOnly"/>.</summary>
     public bool CheckLiveness { get; init; } = true;
     /// <summary>Where members keep few instances in memory, a member that fell behind every peer's retention cannot catch
@@ -52,6 +58,7 @@ internal sealed record SimConfig
     public bool DeliverUnchosen { get; init; }
     public bool NoRetransmit { get; init; }
     public bool PromiseOmitsVote { get; init; }
+    public bool JumpDropsProducers { get; init; }
 
     public static readonly SimConfig Calm3 = new() { Name = "calm3", DropRate = 0.01, CrashEveryMs = 3000 };
 
@@ -86,6 +93,15 @@ internal sealed record SimConfig
         CrashEveryMs = 300, PromiseChunkInstances = 2, LivenessProgressOnly = true,
     };
 
+    /// <summary>Catch-up (learner state transfer and values served from the log): members keep 4 instances in memory and
+    /// about 32 records in their logs, and one member is down or cut off for 2.5 s, far behind both; full liveness: it must
+    /// catch up (by a jump to a peer's checkpoint, then fetches served from memory or logs) with identical positions.</summary>
+    public static readonly SimConfig Catchup3 = Faulty3 with
+    {
+        Name = "catchup3", RetainedInstances = 4, CheckpointEvery = 4, LogRetainRecords = 32, OutageMs = 2500, OutageStartMs = 800,
+        CrashEveryMs = 700,
+    };
+
     public static SimConfig ByName(string name) =>
         Sweep.Concat(NegativeControls).FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown config {name}");
 
@@ -103,6 +119,7 @@ internal sealed record SimConfig
         Faulty3 with { Name = "trimmed3", RetainedInstances = 12, LivenessProgressOnly = true },
         Trimmed5,
         Harsh with { Name = "harsh-slow-sync", FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
+        Catchup3,
     ];
 
     private const string Agreement = "agreement broken", PrefixChanged = "committed prefix changed", AckedLost = "not delivered there",
@@ -123,5 +140,7 @@ internal sealed record SimConfig
         // The review's S1 made systematic: every promise leaves out a vote. No per-message rule can see it; only the
         // checks across members (chosen values, agreement, the sequence, acked and confirmed messages) can.
         Harsh with { Name = "neg-promise-omits-vote", PromiseOmitsVote = true, ExpectedViolations = [TwoChosen, NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
+        // A jump that installs the checkpoint without its producer table: only later deliveries can show it (positions diverge).
+        Catchup3 with { Name = "neg-jump-drops-producers", JumpDropsProducers = true, ExpectedViolations = [Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
     ];
 }
