@@ -90,7 +90,7 @@ internal sealed record SimConfig
     public static readonly SimConfig Trimmed5 = Faulty5 with
     {
         Name = "trimmed5", RetainedInstances = 6, FsyncDelayMaxMs = 80, LongDelayRate = 0.06, LongDelayMaxMs = 600,
-        CrashEveryMs = 300, PromiseChunkInstances = 2, LivenessProgressOnly = true,
+        CrashEveryMs = 300, PromiseChunkInstances = 2,
     };
 
     /// <summary>Catch-up (learner state transfer and values served from the log): members keep 4 instances in memory and
@@ -116,7 +116,7 @@ internal sealed record SimConfig
     public static readonly SimConfig[] Sweep =
     [
         Calm3, Faulty3, Faulty5, Partitions5, Loaded3, Harsh,
-        Faulty3 with { Name = "trimmed3", RetainedInstances = 12, LivenessProgressOnly = true },
+        Faulty3 with { Name = "trimmed3", RetainedInstances = 12 },
         Trimmed5,
         Harsh with { Name = "harsh-slow-sync", FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
         Catchup3,

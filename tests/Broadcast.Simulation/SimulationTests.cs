@@ -75,6 +75,30 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.True(result.Delivered > 0, "nothing was delivered");
     }
 
+    /// <summary>
+    /// catchup3 reaches both catch-up paths, and the lagging member catches up (full liveness, identical positions): values
+    /// served from a peer's log beyond its memory, checkpoints sent by peers whose logs were trimmed past the lagging
+    /// member, and its learner's jumps to them. Without either path these seeds fail their liveness check.
+    /// </summary>
+    [Fact]
+    public void CatchupPathsRunAndLaggingMembersCatchUp()
+    {
+        const int seeds = 16;
+        long logServed = 0, checkpointsSent = 0, jumps = 0, trimmed = 0;
+        for (int seed = 1; seed <= seeds; seed++)
+        {
+            var result = Simulation.Run(SimConfig.Catchup3, seed);
+            Assert.True(result.Passed, result.ToString());
+            logServed += result.CatchupPaths.LogServed;
+            checkpointsSent += result.CatchupPaths.CheckpointsSent;
+            jumps += result.CatchupPaths.Jumps;
+            trimmed += result.CatchupPaths.TrimmedSegments;
+        }
+        output.WriteLine($"{seeds} seeds: {logServed} values served from the log, {checkpointsSent} checkpoints sent, {jumps} jumps, {trimmed} segments trimmed");
+        Assert.True(logServed > 0 && checkpointsSent > 0 && jumps > 0 && trimmed > 0,
+            $"a catch-up path did not run: {logServed} served from the log, {checkpointsSent} checkpoints sent, {jumps} jumps, {trimmed} segments trimmed");
+    }
+
     public static TheoryData<string> NegativeControls => new(SimConfig.NegativeControls.Select(c => c.Name));
 
     /// <summary>Each deliberate bug must be caught within a bounded number of seeds, or the checker proves nothing.</summary>

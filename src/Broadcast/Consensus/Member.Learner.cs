@@ -195,7 +195,9 @@ public sealed partial class Member
                 logged.Batch.Release();
                 continue;
             }
-            if (i < _next && i == m.FromInstance && SendCheckpoint(from, i)) return;
+            // Below our acceptor's floor (which bounds the log's trim floor from above) the value may be gone for good; above
+            // it a failed read is a record not durable yet, so the peer should rather ask again or elsewhere than jump.
+            if (i < _acceptedFloor && i < _next && i == m.FromInstance && SendCheckpoint(from, i)) return;
             bool trimmed = i < _next && i < _acceptedFloor;
             _output.Send(from, new FetchReplyMessage(trimmed ? DeliveredFloor : i, default, trimmed ? FetchStatus.Trimmed : FetchStatus.Unknown, null));
             return;

@@ -106,8 +106,8 @@ public class CatchupTests
         host.LogValues[10] = (Ballot.Create(1, 3), Bytes(9, 1, 1)); // an accept taken before the jump: maybe never chosen
         member.Receive(2, new CheckpointMessage(63, 500, []));
         member.Receive(3, new FetchMessage(10, 4, 1 << 20));
-        Assert.DoesNotContain(host.SentOf<FetchReplyMessage>(), r => r.Status == FetchStatus.Chosen);
-        Assert.Equal(63, Assert.Single(host.SentOf<CheckpointMessage>()).Instance); // our own (installed) checkpoint instead
+        var reply = Assert.Single(host.SentOf<FetchReplyMessage>()); // Unknown: the peer asks elsewhere
+        Assert.Equal((10L, FetchStatus.Unknown), (reply.Instance, reply.Status));
     }
 
     [Fact]
@@ -119,6 +119,8 @@ public class CatchupTests
         member.Receive(2, new FetchMessage(50, 1, 1 << 20));
         Assert.Equal(FetchStatus.Chosen, Assert.Single(host.SentOf<FetchReplyMessage>()).Status);
         member.Receive(2, new FetchMessage(49, 1, 1 << 20));
+        Assert.Equal(FetchStatus.Unknown, host.SentOf<FetchReplyMessage>().Last().Status);
+        member.Receive(2, new FetchMessage(47, 1, 1 << 20)); // below the acceptor's floor (48): our checkpoint
         Assert.Single(host.SentOf<CheckpointMessage>());
     }
 
