@@ -40,13 +40,8 @@ internal sealed record SimConfig
     /// <summary>A long outage of one member (down, or cut off while it runs on) starting at <see cref="OutageStartMs"/>; 0: none.</summary>
     public int OutageMs { get; init; }
     public int OutageStartMs { get; init; } = 500;
-    /// <summary>Off only in negative-control settings that need it off. See <see cref="LivenessProgressOnly"/>.</summary>
+    /// <summary>Off only in negative-control settings that need it off.</summary>
     public bool CheckLiveness { get; init; } = true;
-    /// <summary>Where members keep few instances in memory, a member that fell behind every peer's retention cannot catch
-    /// up (that needs a snapshot transfer or fetches served from the log, which the core does not have): liveness then
-    /// asks only that every publisher is done, every run confirmed, after the faults stop: the cluster still makes
-    /// progress (no wedged leader, review L1), though lagging members and their subscribers may stay behind.</summary>
-    public bool LivenessProgressOnly { get; init; }
     /// <summary>Negative controls: what the caught violation must say (any one of these), so a control is caught by
     /// the check it targets and not by a side effect.</summary>
     public string[] ExpectedViolations { get; init; } = [];

@@ -142,8 +142,8 @@ internal sealed class Simulation
     }
 
     private bool AllDone() =>
-        _publishers.All(p => p.Done) && (_config.LivenessProgressOnly
-            || Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count) && _subscribers.All(s => s.Next == History.Global.Count));
+        _publishers.All(p => p.Done) && Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count)
+        && _subscribers.All(s => s.Next == History.Global.Count);
 
     private string LivenessReport() =>
         $"liveness: not done {_config.LivenessMs} ms after the faults stopped: global {History.Global.Count}; "
