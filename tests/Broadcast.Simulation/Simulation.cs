@@ -6,7 +6,7 @@ namespace AtomicBcast.Simulation;
 /// <summary>The outcome of one simulated run.</summary>
 internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs, string Stats,
     (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused) FloorPaths = default,
-    (long LogServed, long CheckpointsSent, long Jumps, long TrimmedSegments) CatchupPaths = default)
+    (long LogServed, long CheckpointsSent, long Jumps, long TrimmedSegments, long StaleLeaderStepDowns) CatchupPaths = default)
 {
     public bool Passed => Violations.Count == 0;
 
@@ -39,7 +39,7 @@ internal sealed class Simulation
     private bool _faults = true;
     private int _crashes, _fsyncFailures, _partitionChanges, _fetches;
     private long _pinnedTrims, _acceptsBelowFloor, _promisesRefused;
-    private long _logServed, _checkpointsSent, _jumps;
+    private long _logServed, _checkpointsSent, _jumps, _staleLeaders;
     private long _sent, _dropped;
 
     public Simulation(SimConfig config, int seed)
@@ -114,8 +114,9 @@ internal sealed class Simulation
             $"{_crashes} crashes ({_fsyncFailures} failed fsyncs), {_partitionChanges} partition changes, {_sent} messages sent, {_dropped} dropped, "
             + $"{History.Ballots} ballots prepared, {History.Leaders} ballots led, {_fetches} fetches, "
             + $"floor paths: {PinnedTrims} pinned trims, {AcceptsBelowFloor} accepts below the floor, {PromisesRefused} promises refused; "
-            + $"catch-up: {LogServed} values served from the log, {CheckpointsSent} checkpoints sent, {Jumps} jumps, {TrimmedSegments} log segments trimmed",
-            (PinnedTrims, AcceptsBelowFloor, PromisesRefused), (LogServed, CheckpointsSent, Jumps, TrimmedSegments));
+            + $"catch-up: {LogServed} values served from the log, {CheckpointsSent} checkpoints sent, {Jumps} jumps, {TrimmedSegments} log segments trimmed; "
+            + $"{StaleLeaders} stale leaders stepped down (F1)",
+            (PinnedTrims, AcceptsBelowFloor, PromisesRefused), (LogServed, CheckpointsSent, Jumps, TrimmedSegments, StaleLeaders));
     }
 
     private sealed class StopRun : Exception;
@@ -128,6 +129,7 @@ internal sealed class Simulation
     public long CheckpointsSent => _checkpointsSent + Nodes.Sum(n => n.Core?.Catchup.CheckpointsSent ?? 0);
     public long Jumps => _jumps + Nodes.Sum(n => n.Core?.Catchup.Jumps ?? 0);
     public long TrimmedSegments => Nodes.Sum(n => n.Disk.TrimmedSegments);
+    public long StaleLeaders => _staleLeaders + Nodes.Sum(n => n.Core?.Catchup.StaleLeaderStepDowns ?? 0);
 
     private void RunUntil(long untilMs)
     {
@@ -212,6 +214,7 @@ internal sealed class Simulation
         _logServed += node.Core.Catchup.LogServed;
         _checkpointsSent += node.Core.Catchup.CheckpointsSent;
         _jumps += node.Core.Catchup.Jumps;
+        _staleLeaders += node.Core.Catchup.StaleLeaderStepDowns;
         node.Disk.Crash(_random, _config.TornWrites);
         node.Stop();
         if (_faults && node != _outageNode) _scheduler.After(_random.Next(20, 600), () => { if (!node.Up && node != _outageNode) StartNode(node); });

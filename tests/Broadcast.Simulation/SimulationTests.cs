@@ -27,7 +27,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         var failures = new System.Collections.Concurrent.ConcurrentBag<SimResult>();
         long delivered = 0, events = 0;
         var floorPaths = new System.Collections.Concurrent.ConcurrentDictionary<string, (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused)>();
-        var catchupPaths = new System.Collections.Concurrent.ConcurrentDictionary<string, (long LogServed, long CheckpointsSent, long Jumps, long TrimmedSegments)>();
+        var catchupPaths = new System.Collections.Concurrent.ConcurrentDictionary<string, (long LogServed, long CheckpointsSent, long Jumps, long TrimmedSegments, long StaleLeaders)>();
         var watch = Stopwatch.StartNew();
         // SIM_MINUTES caps a long local sweep: no new seed starts after it (the CI default of 2,000 seeds takes well under it).
         var budget = TimeSpan.FromMinutes(EnvInt("SIM_MINUTES", 30));
@@ -45,14 +45,16 @@ public sealed class SimulationTests(ITestOutputHelper output)
                     t.PromisesRefused + result.FloorPaths.PromisesRefused));
             var c = result.CatchupPaths;
             catchupPaths.AddOrUpdate(result.Config, c,
-                (_, t) => (t.LogServed + c.LogServed, t.CheckpointsSent + c.CheckpointsSent, t.Jumps + c.Jumps, t.TrimmedSegments + c.TrimmedSegments));
+                (_, t) => (t.LogServed + c.LogServed, t.CheckpointsSent + c.CheckpointsSent, t.Jumps + c.Jumps, t.TrimmedSegments + c.TrimmedSegments,
+                    t.StaleLeaders + c.StaleLeaderStepDowns));
         });
         output.WriteLine($"{ran} of {seeds} seeds over {configs.Length} configurations: {failures.Count} failed, {delivered} messages delivered, {events} events, {watch.Elapsed.TotalSeconds:F1} s");
         foreach (var (config, paths) in floorPaths.OrderBy(p => p.Key))
         {
             var c = catchupPaths[config];
             output.WriteLine($"  {config}: floor paths {paths.PinnedTrims} pinned trims, {paths.AcceptsBelowFloor} accepts below the floor, {paths.PromisesRefused} promises refused; "
-                + $"catch-up {c.LogServed} served from the log, {c.CheckpointsSent} checkpoints sent, {c.Jumps} jumps, {c.TrimmedSegments} segments trimmed");
+                + $"catch-up {c.LogServed} served from the log, {c.CheckpointsSent} checkpoints sent, {c.Jumps} jumps, {c.TrimmedSegments} segments trimmed; "
+                + $"{c.StaleLeaders} stale leaders stepped down (F1)");
         }
         foreach (var failure in failures.OrderBy(f => f.Seed).Take(10)) output.WriteLine(failure.ToString());
         Assert.True(failures.IsEmpty, string.Join("\n", failures.OrderBy(f => f.Seed).Take(5)));

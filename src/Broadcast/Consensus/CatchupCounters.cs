@@ -11,4 +11,6 @@ internal sealed class CatchupCounters
     public long Jumps;
     /// <summary>Accepts for instances this member had already delivered, answered with the value or a Trimmed instead of a vote.</summary>
     public long AcceptsDelivered;
+    /// <summary>A leader or candidate about to deliver a value a higher ballot chose stepped down (the second review's F1 path).</summary>
+    public long StaleLeaderStepDowns;
 }

@@ -60,6 +60,7 @@ public sealed partial class Member
             // over it (a follower holding our own accept there would take that accept as chosen: second review, F1).
             if (_role is Role.Leader or Role.Candidate && value.Ballot > _ballot)
             {
+                Catchup.StaleLeaderStepDowns++;
                 NoteRound(value.Ballot);
                 StepDown();
             }
