@@ -17,6 +17,8 @@ internal sealed class History
     private readonly Dictionary<long, (uint Crc, int Length, long FirstPosition)> _instances = new();
     private readonly Dictionary<(ulong Ballot, long Instance), ulong> _votes = new();
     private readonly Dictionary<long, (uint Crc, int Length)> _chosenValues = new();
+    /// <summary>Per delivered instance, the position after its last message.</summary>
+    private readonly Dictionary<long, long> _instanceEnds = new();
 
     public IReadOnlyList<string> Violations => _violations;
     /// <summary>The one global sequence: message id by position.</summary>
@@ -24,6 +26,7 @@ internal sealed class History
     /// <summary>Every published message: id -> (publisher index, seq or 0 for anonymous).</summary>
     public Dictionary<long, (int Publisher, ulong Seq)> Published { get; } = new();
     public long Deliveries { get; private set; }
+    public long Jumps { get; private set; }
     public int Ballots => _prepareBallots.Count;
     public int Leaders => _acceptValues.Keys.Select(k => k.Ballot).Distinct().Count();
 
@@ -119,6 +122,30 @@ internal sealed class History
                 position++;
             }
         }
+        if (!_instanceEnds.TryAdd(d.Instance, position) && _instanceEnds[d.Instance] != position)
+            Fail($"member {node.Id} delivered instance {d.Instance} up to position {position}, another member up to {_instanceEnds[d.Instance]}: agreement broken");
+    }
+
+    /// <summary>A learner jump (state transfer) to a checkpoint: the instance must have been delivered somewhere, and the
+    /// position after it must be the one it ended at there. The member's stream takes the global sequence up to there.</summary>
+    public void OnJump(SimNode node, long instance, long nextPosition)
+    {
+        Jumps++;
+        if (instance < node.ExpectedInstance)
+            Fail($"member {node.Id} jumped back to instance {instance}, expected {node.ExpectedInstance} or later");
+        if (!_instanceEnds.TryGetValue(instance, out long end))
+            Fail($"member {node.Id} jumped to instance {instance}, which no member delivered");
+        else if (end != nextPosition)
+            Fail($"member {node.Id} jumped to instance {instance} at position {nextPosition}, but it ends at {end}: jump position wrong");
+        else if (nextPosition > Global.Count)
+            Fail($"member {node.Id} jumped to position {nextPosition} beyond the sequence's {Global.Count}: gap");
+        else
+        {
+            long from = node.Stream.Count;
+            for (long p = from; p < nextPosition; p++) node.Stream.Add(Global[(int)p]);
+            if (nextPosition > from) node.JumpedOver.Add((from, nextPosition));
+        }
+        node.ExpectedInstance = instance + 1;
     }
 
     private void Place(List<long> stream, long position, long id, string what)

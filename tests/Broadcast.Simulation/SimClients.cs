@@ -153,6 +153,12 @@ internal sealed class SimSubscriber(int index, ushort node)
             Node = sim.RandomMember();
             return;
         }
-        while (Next < core.NextPosition && Next < member.Stream.Count) Received.Add(member.Stream[(int)Next++]);
+        // Positions the member jumped over are below its retention floor: the node refuses them, the subscriber goes elsewhere.
+        if (member.JumpedOverPosition(Next))
+        {
+            Node = sim.RandomMember();
+            return;
+        }
+        while (Next < core.NextPosition && Next < member.Stream.Count && !member.JumpedOverPosition(Next)) Received.Add(member.Stream[(int)Next++]);
     }
 }

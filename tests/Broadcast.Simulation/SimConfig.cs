@@ -34,13 +34,14 @@ internal sealed record SimConfig
     public int PromiseChunkInstances { get; init; } = 4;
     public long IntakeBytesMax { get; init; } = 1 << 20;
     public long RetainedInstances { get; init; } = 1 << 14;
-    /// <summary>Off only in negative-control settings that need it off. See <see cref="LivenessProgressOnly"/>.</summary>
+    /// <summary>Records a member's log keeps when it trims (whole segments of SimDisk.SegmentRecords, under MemberHost's
+    /// floor rule); 0: the log is never trimmed.</summary>
+    public int LogRetainRecords { get; init; }
+    /// <summary>A long outage of one member (down, or cut off while it runs on) starting at <see cref="OutageStartMs"/>; 0: none.</summary>
+    public int OutageMs { get; init; }
+    public int OutageStartMs { get; init; } = 500;
+    /// <summary>Off only in negative-control settings that need it off.</summary>
     public bool CheckLiveness { get; init; } = true;
-    /// <summary>Where members keep few instances in memory, a member that fell behind every peer's retention cannot catch
-    /// up (that needs a snapshot transfer or fetches served from the log, which the core does not have): liveness then
-    /// asks only that every publisher is done, every run confirmed, after the faults stop: the cluster still makes
-    /// progress (no wedged leader, review L1), though lagging members and their subscribers may stay behind.</summary>
-    public bool LivenessProgressOnly { get; init; }
     /// <summary>Negative controls: what the caught violation must say (any one of these), so a control is caught by
     /// the check it targets and not by a side effect.</summary>
     public string[] ExpectedViolations { get; init; } = [];
@@ -52,6 +53,7 @@ internal sealed record SimConfig
     public bool DeliverUnchosen { get; init; }
     public bool NoRetransmit { get; init; }
     public bool PromiseOmitsVote { get; init; }
+    public bool JumpDropsProducers { get; init; }
 
     public static readonly SimConfig Calm3 = new() { Name = "calm3", DropRate = 0.01, CrashEveryMs = 3000 };
 
@@ -83,7 +85,16 @@ internal sealed record SimConfig
     public static readonly SimConfig Trimmed5 = Faulty5 with
     {
         Name = "trimmed5", RetainedInstances = 6, FsyncDelayMaxMs = 80, LongDelayRate = 0.06, LongDelayMaxMs = 600,
-        CrashEveryMs = 300, PromiseChunkInstances = 2, LivenessProgressOnly = true,
+        CrashEveryMs = 300, PromiseChunkInstances = 2,
+    };
+
+    /// <summary>Catch-up (learner state transfer and values served from the log): members keep 4 instances in memory and
+    /// about 32 records in their logs, and one member is down or cut off for 2.5 s, far behind both; full liveness: it must
+    /// catch up (by a jump to a peer's checkpoint, then fetches served from memory or logs) with identical positions.</summary>
+    public static readonly SimConfig Catchup3 = Faulty3 with
+    {
+        Name = "catchup3", RetainedInstances = 4, CheckpointEvery = 4, LogRetainRecords = 32, OutageMs = 2500, OutageStartMs = 800,
+        CrashEveryMs = 700,
     };
 
     public static SimConfig ByName(string name) =>
@@ -100,9 +111,10 @@ internal sealed record SimConfig
     public static readonly SimConfig[] Sweep =
     [
         Calm3, Faulty3, Faulty5, Partitions5, Loaded3, Harsh,
-        Faulty3 with { Name = "trimmed3", RetainedInstances = 12, LivenessProgressOnly = true },
+        Faulty3 with { Name = "trimmed3", RetainedInstances = 12 },
         Trimmed5,
         Harsh with { Name = "harsh-slow-sync", FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
+        Catchup3,
     ];
 
     private const string Agreement = "agreement broken", PrefixChanged = "committed prefix changed", AckedLost = "not delivered there",
@@ -123,5 +135,7 @@ internal sealed record SimConfig
         // The review's S1 made systematic: every promise leaves out a vote. No per-message rule can see it; only the
         // checks across members (chosen values, agreement, the sequence, acked and confirmed messages) can.
         Harsh with { Name = "neg-promise-omits-vote", PromiseOmitsVote = true, ExpectedViolations = [TwoChosen, NotChosen, Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
+        // A jump that installs the checkpoint without its producer table: only later deliveries can show it (positions diverge).
+        Catchup3 with { Name = "neg-jump-drops-producers", JumpDropsProducers = true, ExpectedViolations = [Agreement, PrefixChanged, AckedLost, ConfirmedLost] },
     ];
 }

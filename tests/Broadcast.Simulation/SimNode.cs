@@ -29,6 +29,11 @@ internal sealed class SimNode : IConsensusOutput
     public List<long> Stream { get; } = new();
     /// <summary>The instance this incarnation must deliver next (deliveries come in instance order).</summary>
     public long ExpectedInstance;
+    /// <summary>Position ranges [From, To) this member jumped over (learner state transfer): it cannot serve them to a
+    /// subscriber (the node answers BelowRetentionFloor), though <see cref="Stream"/> holds them, copied from the sequence.</summary>
+    public List<(long From, long To)> JumpedOver { get; } = new();
+
+    public bool JumpedOverPosition(long position) => JumpedOver.Any(r => position >= r.From && position < r.To);
 
     public void Start(Member core)
     {
@@ -122,6 +127,20 @@ internal sealed class SimNode : IConsensusOutput
             core.Receive(Id, c with { Batch = batch });
             batch?.Release();
         });
+    }
+
+    public void Send(ushort to, in CheckpointMessage m)
+    {
+        _sim.Trace($"m{Id}->m{to} CheckpointMessage instance {m.Instance} position {m.NextPosition} producers {m.Producers.Length}");
+        var c = m with { Producers = [.. m.Producers] };
+        _sim.Transmit(Id, to, core => core.Receive(Id, c));
+    }
+
+    public void Jumped(long instance, long nextPosition)
+    {
+        if (!Up) return;
+        _sim.Trace($"m{Id} jumped to instance {instance} position {nextPosition}");
+        _sim.History.OnJump(this, instance, nextPosition);
     }
 
     private static string Describe(in PrepareMessage m) => $"from {m.FromInstance}";

@@ -5,7 +5,8 @@ namespace AtomicBcast.Simulation;
 
 /// <summary>The outcome of one simulated run.</summary>
 internal sealed record SimResult(string Config, int Seed, IReadOnlyList<string> Violations, long Events, long Delivered, long EndMs, string Stats,
-    (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused) FloorPaths = default)
+    (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused) FloorPaths = default,
+    (long LogServed, long CheckpointsSent, long Jumps, long TrimmedSegments, long StaleLeaderStepDowns) CatchupPaths = default)
 {
     public bool Passed => Violations.Count == 0;
 
@@ -38,6 +39,7 @@ internal sealed class Simulation
     private bool _faults = true;
     private int _crashes, _fsyncFailures, _partitionChanges, _fetches;
     private long _pinnedTrims, _acceptsBelowFloor, _promisesRefused;
+    private long _logServed, _checkpointsSent, _jumps, _staleLeaders;
     private long _sent, _dropped;
 
     public Simulation(SimConfig config, int seed)
@@ -91,6 +93,7 @@ internal sealed class Simulation
         }
         if (_config.CrashEveryMs > 0) _scheduler.After(Interval(_config.CrashEveryMs), CrashSomeone);
         if (_config.PartitionEveryMs > 0) _scheduler.After(Interval(_config.PartitionEveryMs), ChangePartitions);
+        if (_config.OutageMs > 0) _scheduler.After(_config.OutageStartMs, StartOutage);
         try
         {
             RunUntil(_config.FaultMs);
@@ -110,8 +113,10 @@ internal sealed class Simulation
         return new SimResult(_config.Name, _seed, History.Violations, _scheduler.Executed, History.Global.Count, _clock.NowMs,
             $"{_crashes} crashes ({_fsyncFailures} failed fsyncs), {_partitionChanges} partition changes, {_sent} messages sent, {_dropped} dropped, "
             + $"{History.Ballots} ballots prepared, {History.Leaders} ballots led, {_fetches} fetches, "
-            + $"floor paths: {PinnedTrims} pinned trims, {AcceptsBelowFloor} accepts below the floor, {PromisesRefused} promises refused",
-            (PinnedTrims, AcceptsBelowFloor, PromisesRefused));
+            + $"floor paths: {PinnedTrims} pinned trims, {AcceptsBelowFloor} accepts below the floor, {PromisesRefused} promises refused; "
+            + $"catch-up: {LogServed} values served from the log, {CheckpointsSent} checkpoints sent, {Jumps} jumps, {TrimmedSegments} log segments trimmed; "
+            + $"{StaleLeaders} stale leaders stepped down (F1)",
+            (PinnedTrims, AcceptsBelowFloor, PromisesRefused), (LogServed, CheckpointsSent, Jumps, TrimmedSegments, StaleLeaders));
     }
 
     private sealed class StopRun : Exception;
@@ -120,6 +125,11 @@ internal sealed class Simulation
     public long PinnedTrims => _pinnedTrims + Nodes.Sum(n => n.Core?.Floor.PinnedTrims ?? 0);
     public long AcceptsBelowFloor => _acceptsBelowFloor + Nodes.Sum(n => n.Core?.Floor.AcceptsBelowFloor ?? 0);
     public long PromisesRefused => _promisesRefused + Nodes.Sum(n => n.Core?.Floor.PromisesRefused ?? 0);
+    public long LogServed => _logServed + Nodes.Sum(n => n.Core?.Catchup.LogServed ?? 0);
+    public long CheckpointsSent => _checkpointsSent + Nodes.Sum(n => n.Core?.Catchup.CheckpointsSent ?? 0);
+    public long Jumps => _jumps + Nodes.Sum(n => n.Core?.Catchup.Jumps ?? 0);
+    public long TrimmedSegments => Nodes.Sum(n => n.Disk.TrimmedSegments);
+    public long StaleLeaders => _staleLeaders + Nodes.Sum(n => n.Core?.Catchup.StaleLeaderStepDowns ?? 0);
 
     private void RunUntil(long untilMs)
     {
@@ -134,8 +144,8 @@ internal sealed class Simulation
     }
 
     private bool AllDone() =>
-        _publishers.All(p => p.Done) && (_config.LivenessProgressOnly
-            || Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count) && _subscribers.All(s => s.Next == History.Global.Count));
+        _publishers.All(p => p.Done) && Nodes.All(n => n.Core is { } core && core.NextPosition == History.Global.Count)
+        && _subscribers.All(s => s.Next == History.Global.Count);
 
     private string LivenessReport() =>
         $"liveness: not done {_config.LivenessMs} ms after the faults stopped: global {History.Global.Count}; "
@@ -161,7 +171,7 @@ internal sealed class Simulation
 
     private void StartNode(SimNode node)
     {
-        var recovered = node.Disk.Recover();
+        var recovered = node.Disk.Recover(_config.RetainedInstances);
         var options = new ConsensusOptions
         {
             NodeId = node.Id, Members = _memberIds, Window = _config.Window, BatchBytesMax = _config.BatchBytesMax,
@@ -177,6 +187,7 @@ internal sealed class Simulation
         core.Switches.DeliverUnchosen = _config.DeliverUnchosen;
         core.Switches.NoRetransmit = _config.NoRetransmit;
         core.Switches.PromiseOmitsVote = _config.PromiseOmitsVote;
+        core.Switches.JumpDropsProducers = _config.JumpDropsProducers;
         History.CheckRestart(node.Id, core.Promised);
         Trace($"start m{node.Id} promised {core.Promised} next {core.NextInstance}");
         node.Start(core);
@@ -200,10 +211,40 @@ internal sealed class Simulation
         _pinnedTrims += node.Core.Floor.PinnedTrims;
         _acceptsBelowFloor += node.Core.Floor.AcceptsBelowFloor;
         _promisesRefused += node.Core.Floor.PromisesRefused;
+        _logServed += node.Core.Catchup.LogServed;
+        _checkpointsSent += node.Core.Catchup.CheckpointsSent;
+        _jumps += node.Core.Catchup.Jumps;
+        _staleLeaders += node.Core.Catchup.StaleLeaderStepDowns;
         node.Disk.Crash(_random, _config.TornWrites);
         node.Stop();
-        if (_faults) _scheduler.After(_random.Next(20, 600), () => { if (!node.Up) StartNode(node); });
+        if (_faults && node != _outageNode) _scheduler.After(_random.Next(20, 600), () => { if (!node.Up && node != _outageNode) StartNode(node); });
     }
+
+    /// <summary>The long outage: one member (half the time the leader) is down, or cut off from every peer while it runs on,
+    /// for <see cref="SimConfig.OutageMs"/>, far longer than its peers keep in memory or in their logs.</summary>
+    private SimNode? _outageNode;
+
+    private void StartOutage()
+    {
+        if (!_faults) return;
+        var leader = Nodes.FirstOrDefault(n => n.Core is { IsLeader: true });
+        var node = leader is not null && _random.Next(2) == 0 ? leader : Nodes[_random.Next(Nodes.Length)];
+        bool down = _random.Next(2) == 0;
+        Trace($"outage of m{node.Id} ({(down ? "down" : "partitioned")}) for {_config.OutageMs} ms");
+        _outageNode = node;
+        if (down) Crash(node);
+        _scheduler.After(_config.OutageMs, EndOutage);
+    }
+
+    private void EndOutage()
+    {
+        var node = _outageNode;
+        _outageNode = null;
+        if (node is not null && !node.Up) StartNode(node);
+    }
+
+    /// <summary>A member cut off by the outage (while it runs) sends and receives nothing.</summary>
+    private bool CutOff(ushort from, ushort to) => _outageNode is { } n && (n.Id == from || n.Id == to);
 
     private void CrashSomeone()
     {
@@ -236,6 +277,7 @@ internal sealed class Simulation
     private void EndFaults()
     {
         _faults = false;
+        _outageNode = null;
         Array.Clear(_blocked);
         foreach (var node in Nodes)
             if (!node.Up) StartNode(node);
@@ -256,7 +298,11 @@ internal sealed class Simulation
                 Crash(node);
                 return;
             }
-            core.Durable(node.Disk.Sync());
+            long durable = node.Disk.Sync();
+            // The node trims its log now and then (MemberHost.TrimAsync, from a status snapshot of the core); here right after
+            // a sync, when everything is durable (the real trim record's sync makes everything before it durable too).
+            if (_config.LogRetainRecords > 0) node.Disk.Trim(core.NextInstance, core.AcceptedFloor, _config.CheckpointEvery, _config.LogRetainRecords);
+            core.Durable(durable);
         });
     }
 
@@ -264,7 +310,7 @@ internal sealed class Simulation
     {
         if (!Nodes[from - 1].Up) return; // the sender crashed earlier in this event
         _sent++;
-        if (_faults && (_blocked[from, to] || _random.NextDouble() < _config.DropRate))
+        if (_faults && (_blocked[from, to] || CutOff(from, to) || _random.NextDouble() < _config.DropRate))
         {
             _dropped++;
             return;

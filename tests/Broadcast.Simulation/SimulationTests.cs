@@ -27,6 +27,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
         var failures = new System.Collections.Concurrent.ConcurrentBag<SimResult>();
         long delivered = 0, events = 0;
         var floorPaths = new System.Collections.Concurrent.ConcurrentDictionary<string, (long PinnedTrims, long AcceptsBelowFloor, long PromisesRefused)>();
+        var catchupPaths = new System.Collections.Concurrent.ConcurrentDictionary<string, (long LogServed, long CheckpointsSent, long Jumps, long TrimmedSegments, long StaleLeaders)>();
         var watch = Stopwatch.StartNew();
         // SIM_MINUTES caps a long local sweep: no new seed starts after it (the CI default of 2,000 seeds takes well under it).
         var budget = TimeSpan.FromMinutes(EnvInt("SIM_MINUTES", 30));
@@ -42,10 +43,19 @@ public sealed class SimulationTests(ITestOutputHelper output)
             floorPaths.AddOrUpdate(result.Config, result.FloorPaths,
                 (_, t) => (t.PinnedTrims + result.FloorPaths.PinnedTrims, t.AcceptsBelowFloor + result.FloorPaths.AcceptsBelowFloor,
                     t.PromisesRefused + result.FloorPaths.PromisesRefused));
+            var c = result.CatchupPaths;
+            catchupPaths.AddOrUpdate(result.Config, c,
+                (_, t) => (t.LogServed + c.LogServed, t.CheckpointsSent + c.CheckpointsSent, t.Jumps + c.Jumps, t.TrimmedSegments + c.TrimmedSegments,
+                    t.StaleLeaders + c.StaleLeaderStepDowns));
         });
         output.WriteLine($"{ran} of {seeds} seeds over {configs.Length} configurations: {failures.Count} failed, {delivered} messages delivered, {events} events, {watch.Elapsed.TotalSeconds:F1} s");
         foreach (var (config, paths) in floorPaths.OrderBy(p => p.Key))
-            output.WriteLine($"  {config}: floor paths {paths.PinnedTrims} pinned trims, {paths.AcceptsBelowFloor} accepts below the floor, {paths.PromisesRefused} promises refused");
+        {
+            var c = catchupPaths[config];
+            output.WriteLine($"  {config}: floor paths {paths.PinnedTrims} pinned trims, {paths.AcceptsBelowFloor} accepts below the floor, {paths.PromisesRefused} promises refused; "
+                + $"catch-up {c.LogServed} served from the log, {c.CheckpointsSent} checkpoints sent, {c.Jumps} jumps, {c.TrimmedSegments} segments trimmed; "
+                + $"{c.StaleLeaders} stale leaders stepped down (F1)");
+        }
         foreach (var failure in failures.OrderBy(f => f.Seed).Take(10)) output.WriteLine(failure.ToString());
         Assert.True(failures.IsEmpty, string.Join("\n", failures.OrderBy(f => f.Seed).Take(5)));
         // A sweep cut short by SIM_MINUTES would pass on fewer seeds than asked: say so (SIM_PARTIAL_OK=1 for long local sweeps).
@@ -65,6 +75,30 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.True(result.Passed, result.ToString());
         Assert.Equal((result.Events, result.Delivered, result.EndMs), (again.Events, again.Delivered, again.EndMs));
         Assert.True(result.Delivered > 0, "nothing was delivered");
+    }
+
+    /// <summary>
+    /// catchup3 reaches both catch-up paths, and the lagging member catches up (full liveness, identical positions): values
+    /// served from a peer's log beyond its memory, checkpoints sent by peers whose logs were trimmed past the lagging
+    /// member, and its learner's jumps to them. Without either path these seeds fail their liveness check.
+    /// </summary>
+    [Fact]
+    public void CatchupPathsRunAndLaggingMembersCatchUp()
+    {
+        const int seeds = 16;
+        long logServed = 0, checkpointsSent = 0, jumps = 0, trimmed = 0;
+        for (int seed = 1; seed <= seeds; seed++)
+        {
+            var result = Simulation.Run(SimConfig.Catchup3, seed);
+            Assert.True(result.Passed, result.ToString());
+            logServed += result.CatchupPaths.LogServed;
+            checkpointsSent += result.CatchupPaths.CheckpointsSent;
+            jumps += result.CatchupPaths.Jumps;
+            trimmed += result.CatchupPaths.TrimmedSegments;
+        }
+        output.WriteLine($"{seeds} seeds: {logServed} values served from the log, {checkpointsSent} checkpoints sent, {jumps} jumps, {trimmed} segments trimmed");
+        Assert.True(logServed > 0 && checkpointsSent > 0 && jumps > 0 && trimmed > 0,
+            $"a catch-up path did not run: {logServed} served from the log, {checkpointsSent} checkpoints sent, {jumps} jumps, {trimmed} segments trimmed");
     }
 
     public static TheoryData<string> NegativeControls => new(SimConfig.NegativeControls.Select(c => c.Name));

@@ -115,6 +115,7 @@ public class LeaderSteadyStateBench
         public long AppendAccept(long instance, Ballot ballot, BatchBuffer batch) => ++Lsn;
         public long AppendChosen(long instance, Ballot ballot, BatchBuffer batch) => ++Lsn;
         public long AppendCheckpoint(Checkpoint checkpoint) => ++Lsn;
+        public bool TryReadValue(long instance, out LogValue value) { value = default; return false; }
 
         public void Send(ushort to, in PreVoteMessage message) => LastPreVote = message.Ballot;
         public void Send(ushort to, in PreVoteReplyMessage message) { }
@@ -126,6 +127,8 @@ public class LeaderSteadyStateBench
         public void Send(ushort to, in HeartbeatMessage message) { }
         public void Send(ushort to, in FetchMessage message) { }
         public void Send(ushort to, in FetchReplyMessage message) { }
+        public void Send(ushort to, in CheckpointMessage message) { }
+        public void Jumped(long instance, long nextPosition) { }
         public void Ack(long client, in PublishAckMessage ack) => Acks++;
         public void Deliver(in DeliverMessage delivery) => Delivered++;
     }

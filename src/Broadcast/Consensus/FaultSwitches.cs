@@ -25,5 +25,10 @@ internal sealed class FaultSwitches
     /// no per-message rule sees it, only the end-to-end checks (agreement, acked positions) can.</summary>
     public bool PromiseOmitsVote;
 
-    public bool Any => AcceptBelowPromise || AckBeforeDurable || ReuseBallotAfterRestart || DeliverUnchosen || NoRetransmit || PromiseOmitsVote;
+    /// <summary>A learner jump installs the checkpoint without its producer table (a stale exactly-once table): runs after the
+    /// jump are judged differently than on the other learners, so positions diverge.</summary>
+    public bool JumpDropsProducers;
+
+    public bool Any => AcceptBelowPromise || AckBeforeDurable || ReuseBallotAfterRestart || DeliverUnchosen || NoRetransmit || PromiseOmitsVote
+        || JumpDropsProducers;
 }

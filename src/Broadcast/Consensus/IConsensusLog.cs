@@ -22,6 +22,15 @@ public interface IConsensusLog
 
     /// <summary>The learner's commit checkpoint: delivered through <see cref="Checkpoint.Instance"/>.</summary>
     long AppendCheckpoint(Checkpoint checkpoint);
+
+    /// <summary>
+    /// The value the log holds for <paramref name="instance"/>: its highest-ballot accept (the core never writes an accept
+    /// for an instance below a higher one it holds, so this is also the latest), read synchronously, the batch retained
+    /// for the caller (who releases it). False when the log holds none: never written, trimmed, or not durable yet.
+    /// The core asks only for instances it delivered, to serve peers' fetches beyond what it keeps in memory; see
+    /// Member.Learner.cs for why the value is then the chosen one.
+    /// </summary>
+    bool TryReadValue(long instance, out LogValue value);
 }
 
 /// <summary>Last delivered seq of one producer, and the instance that delivered it (for expiry by log position).</summary>
@@ -29,7 +38,13 @@ public readonly record struct ProducerEntry(ulong ProducerId, ulong LastSeq, lon
 
 /// <summary>Replicated learner state at a delivery point: every instance through <paramref name="Instance"/> is delivered,
 /// the next message takes <paramref name="NextPosition"/>.</summary>
-public sealed record Checkpoint(long Instance, long NextPosition, ProducerEntry[] Producers);
+public sealed record Checkpoint(long Instance, long NextPosition, ProducerEntry[] Producers)
+{
+    /// <summary>The first instance from which the log holds the chosen value of every delivered instance: 0, or the
+    /// instance after the last learner jump (the instances jumped over were never delivered here, and whatever accepts the
+    /// log holds for them may be values that were not chosen). Carried by every later checkpoint, so it survives restarts.</summary>
+    public long LogValuesFrom { get; init; }
+}
 
 /// <summary>One accepted (or known chosen) value read back from the log.</summary>
 public readonly record struct LogValue(long Instance, Ballot Ballot, BatchBuffer Batch);

@@ -95,23 +95,33 @@ public sealed partial class Member
             SendRejected(from, new RejectedMessage(m.Ballot, m.Instance, _promised));
             return;
         }
-        if (m.Instance >= _acceptedFloor) Accept(m.Ballot, m.Instance, m.Batch);
+        // An instance we delivered is chosen: we answer with its value rather than vote. A vote there would be safe for
+        // Paxos, but a stale leader's (at a ballot below the one that chose) would overwrite the chosen value in our log,
+        // which serves delivered instances to peers (see TryReadDelivered).
+        if (m.Instance >= _acceptedFloor && m.Instance >= _next) Accept(m.Ballot, m.Instance, m.Batch);
         else if (from != _self) AnswerBelowFloor(from, m.Instance);
         StepDownIfOutvoted();
         TryDeliver();
     }
 
     /// <summary>
-    /// An Accept for an instance we delivered and trimmed long ago: it is chosen, so tell the leader rather than stay
+    /// An Accept for an instance we delivered (and perhaps trimmed long ago): it is chosen, so tell the leader rather than stay
     /// silent (it would retransmit forever and never get our vote): the chosen value if we still hold it (the leader's
     /// learner takes it and its commit moves over it), else our floor, which tells it everything below is chosen (its
     /// learner then fetches; a leader that stays stuck on a value nobody can give it steps down: see LeaderTick).
     /// </summary>
     private void AnswerBelowFloor(ushort leader, long instance)
     {
-        Floor.AcceptsBelowFloor++;
+        if (instance < _acceptedFloor) Floor.AcceptsBelowFloor++;
+        else Catchup.AcceptsDelivered++;
         if (_chosen.TryGetValue(instance, out var value))
             _output.Send(leader, new FetchReplyMessage(instance, value.Ballot, FetchStatus.Chosen, value.Batch));
+        else if (TryReadDelivered(instance, out var logged))
+        {
+            Catchup.LogServed++;
+            _output.Send(leader, new FetchReplyMessage(instance, logged.Ballot, FetchStatus.Chosen, logged.Batch));
+            logged.Batch.Release();
+        }
         else if (instance < _next)
             _output.Send(leader, new FetchReplyMessage(DeliveredFloor, default, FetchStatus.Trimmed, null));
     }

@@ -23,6 +23,11 @@ public sealed partial class Member
     private long _fetchRequestedUpTo = -1;
     private long _fetchDeadlineMs;
     private int _fetchPeer;
+    /// <summary>The latest checkpoint written (or recovered, or installed by a jump): what a peer behind our log's floor gets.</summary>
+    private Checkpoint? _lastCheckpoint;
+    /// <summary>The first instance whose chosen value our log holds for sure (see <see cref="TryReadDelivered"/>): 0, or the
+    /// instance after the last jump.</summary>
+    private long _logValuesFrom;
 
     private void NoteCommit(Ballot ballot, long upTo)
     {
@@ -55,6 +60,7 @@ public sealed partial class Member
             // over it (a follower holding our own accept there would take that accept as chosen: second review, F1).
             if (_role is Role.Leader or Role.Candidate && value.Ballot > _ballot)
             {
+                Catchup.StaleLeaderStepDowns++;
                 NoteRound(value.Ballot);
                 StepDown();
             }
@@ -120,7 +126,8 @@ public sealed partial class Member
     private void WriteCheckpoint(long instance)
     {
         _producers.Expire(instance, _options.ProducerIdleInstancesMax);
-        _log.AppendCheckpoint(new Checkpoint(instance, _nextPosition, _producers.Snapshot()));
+        _lastCheckpoint = new Checkpoint(instance, _nextPosition, _producers.Snapshot()) { LogValuesFrom = _logValuesFrom };
+        _log.AppendCheckpoint(_lastCheckpoint);
     }
 
     private void Trim(long instance)
@@ -164,7 +171,11 @@ public sealed partial class Member
         _output.Send(_members[_fetchPeer], new FetchMessage(_next, _options.FetchCountMax, _options.FetchBytesMax));
     }
 
-    /// <summary>Serves values we know chosen, in order from the requested instance, until a gap or the byte budget.</summary>
+    /// <summary>
+    /// Serves values we know chosen, in order from the requested instance, until a gap or the byte budget: from memory, else
+    /// (for instances we delivered) from the log. Asked for an instance we delivered but can no longer give (below our
+    /// log's floor), we send our latest checkpoint instead, so that a member behind every peer's log can jump ahead.
+    /// </summary>
     private void OnFetch(ushort from, in FetchMessage m)
     {
         int countMax = Math.Min(m.CountMax, _options.FetchCountMax);
@@ -177,10 +188,98 @@ public sealed partial class Member
                 _output.Send(from, new FetchReplyMessage(i, value.Ballot, FetchStatus.Chosen, value.Batch));
                 continue;
             }
+            if (TryReadDelivered(i, out var logged))
+            {
+                bytes += logged.Batch.Length;
+                Catchup.LogServed++;
+                _output.Send(from, new FetchReplyMessage(i, logged.Ballot, FetchStatus.Chosen, logged.Batch));
+                logged.Batch.Release();
+                continue;
+            }
+            // Below our acceptor's floor (which bounds the log's trim floor from above) the value may be gone for good; above
+            // it a failed read is a record not durable yet, so the peer should rather ask again or elsewhere than jump.
+            if (i < _acceptedFloor && i < _next && i == m.FromInstance && SendCheckpoint(from, i)) return;
             bool trimmed = i < _next && i < _acceptedFloor;
             _output.Send(from, new FetchReplyMessage(trimmed ? DeliveredFloor : i, default, trimmed ? FetchStatus.Trimmed : FetchStatus.Unknown, null));
             return;
         }
+    }
+
+    /// <summary>
+    /// The chosen value of an instance we delivered, read back from our log (the batch retained for the caller).
+    ///
+    /// Why the log's value for a delivered instance i at or above <see cref="_logValuesFrom"/> is the chosen one. Let b0 be
+    /// the lowest ballot at which a value v was chosen for i. Paxos guarantees that every proposal at a ballot >= b0 carries v,
+    /// so every accept at such a ballot does too. The log's value for i is its latest accept record, which is also its
+    /// highest-ballot one (the core never accepts below a ballot it holds: <see cref="Accept"/> and the promise rule).
+    /// - We delivered i with some (ballot b, v), where b >= b0: b is the advertised commit ballot our own accept carried
+    ///   (that ballot's proposal was chosen), or the ballot a peer reported with v, which by induction is such a ballot.
+    /// - At delivery <see cref="IConsensusLog.AppendChosen"/> runs: the node's log writes (i, b, v) as an accept record unless
+    ///   it holds an accept at a ballot >= b, which then carries v by the rule above. Either way the latest record is >= b0.
+    /// - After delivery nothing else is written for i: <see cref="OnAccept"/> never accepts an instance we delivered (a stale
+    ///   leader at a ballot between ours and b could otherwise overwrite the chosen value with its own, unchosen one).
+    /// - Durability is a prefix: the chosen record of i is appended before any checkpoint covering i, so after a restart from
+    ///   that checkpoint (next = checkpoint + 1) every instance below next still has it. Instances above the checkpoint are
+    ///   not delivered after the restart, and get their chosen record again when they are.
+    /// - Trimming drops whole segments below a floor that is above every instance they hold, so an instance at or above the
+    ///   floor keeps all its records (its latest one included); below the floor the read fails (LogTrimmedException: false).
+    /// - A learner jump skips instances without delivering them: the log may hold unchosen accepts there, so nothing below
+    ///   <see cref="_logValuesFrom"/> (the instance after the jump, carried by every later checkpoint) is ever served.
+    /// </summary>
+    private bool TryReadDelivered(long instance, out LogValue value)
+    {
+        value = default;
+        if (instance < _logValuesFrom || instance >= _next || !_log.TryReadValue(instance, out value)) return false;
+        Invariant.Require(value.Instance == instance, "the log answered another instance");
+        return true;
+    }
+
+    /// <summary>Our latest checkpoint, to a peer asking for an instance we delivered but no longer hold; false when it does
+    /// not reach that instance (the peer then gets Trimmed and asks elsewhere) or its table cannot fit a frame.</summary>
+    private bool SendCheckpoint(ushort to, long instance)
+    {
+        if (_lastCheckpoint is not { } cp || cp.Instance < instance || cp.Producers.Length > MessageLayout.CheckpointProducersMax) return false;
+        var producers = new ProducerRecord[cp.Producers.Length];
+        for (int k = 0; k < producers.Length; k++)
+            producers[k] = new ProducerRecord(cp.Producers[k].ProducerId, cp.Producers[k].LastSeq, cp.Producers[k].LastInstance);
+        Catchup.CheckpointsSent++;
+        _output.Send(to, new CheckpointMessage(cp.Instance, cp.NextPosition, producers));
+        return true;
+    }
+
+    /// <summary>
+    /// Learner state transfer: a peer's checkpoint at or beyond our next instance. Every instance through it is chosen and
+    /// was delivered there, and delivery is deterministic, so its position and producer table are exactly what ours would be
+    /// after delivering the same instances: we take them over and go on delivering from the next instance.
+    /// Only the learner moves. The acceptor keeps its promise, its accepts and its floor (a promise must still report every
+    /// vote from the floor up); our log gets the checkpoint, so a restart starts after the jump (its recovered accepted floor
+    /// stays at or below the checkpoint's next instance, as Recover requires).
+    /// A leader or candidate that is this far behind steps down first: its slots and phase 1 were built on the old next.
+    /// </summary>
+    private void OnCheckpoint(ushort from, in CheckpointMessage m)
+    {
+        if (m.Instance < _next) return; // stale: we delivered that far already (a duplicate, or a fetch answered meanwhile)
+        Invariant.Require(m.NextPosition >= _nextPosition, "a checkpoint ahead of us with a lower position");
+        if (_role is Role.Leader or Role.Candidate) StepDown();
+        foreach (var (i, _) in _chosen)
+            if (i <= m.Instance) _trimScratch.Add(i);
+        foreach (long i in _trimScratch)
+            if (_chosen.Remove(i, out var value)) value.Batch.Release();
+        _trimScratch.Clear();
+        var producers = new ProducerEntry[Switches.JumpDropsProducers ? 0 : m.Producers.Length];
+        for (int k = 0; k < producers.Length; k++)
+            producers[k] = new ProducerEntry(m.Producers[k].ProducerId, m.Producers[k].LastSeq, m.Producers[k].LastInstance);
+        _next = m.Instance + 1;
+        _nextPosition = m.NextPosition;
+        _producers.Restore(producers);
+        if (m.Instance > _chosenUpTo) _chosenUpTo = m.Instance;
+        _logValuesFrom = _next;
+        _lastCheckpoint = new Checkpoint(m.Instance, m.NextPosition, producers) { LogValuesFrom = _logValuesFrom };
+        _log.AppendCheckpoint(_lastCheckpoint);
+        _fetchRequestedUpTo = -1;
+        Catchup.Jumps++;
+        _output.Jumped(m.Instance, m.NextPosition);
+        TryDeliver();
     }
 
     private bool TryOwnChosen(long instance, out ChosenValue value)

@@ -40,6 +40,7 @@ public sealed partial class Member
 
     internal FaultSwitches Switches { get; } = new();
     internal FloorCounters Floor { get; } = new();
+    internal CatchupCounters Catchup { get; } = new();
     internal SelfObserver Observer { get; } = new();
 
     public Member(ConsensusOptions options, IConsensusLog log, IConsensusOutput output, TimeProvider time, Random random,
@@ -111,6 +112,7 @@ public sealed partial class Member
     public void Receive(ushort from, in HeartbeatMessage m) { Enter(); OnHeartbeat(from, m); }
     public void Receive(ushort from, in FetchMessage m) { Enter(); OnFetch(from, m); }
     public void Receive(ushort from, in FetchReplyMessage m) { Enter(); OnFetchReply(from, m); }
+    public void Receive(ushort from, in CheckpointMessage m) { Enter(); OnCheckpoint(from, m); }
 
     /// <summary>A publisher run for the leader's intake; the answer goes to <paramref name="client"/> via <see cref="IConsensusOutput.Ack"/>.</summary>
     public void Publish(long client, in PublishMessage m) { Enter(); OnPublish(client, m); }
@@ -161,6 +163,9 @@ public sealed partial class Member
             _nextPosition = cp.NextPosition;
             _producers.Restore(cp.Producers);
             _chosenUpTo = cp.Instance;
+            _lastCheckpoint = cp;
+            Invariant.Require(cp.LogValuesFrom >= 0 && cp.LogValuesFrom <= _next, "recovered checkpoint's LogValuesFrom outside [0, next]");
+            _logValuesFrom = cp.LogValuesFrom;
         }
         foreach (var c in state.Chosen)
         {

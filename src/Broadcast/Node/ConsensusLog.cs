@@ -19,13 +19,20 @@ namespace AtomicBcast.Node;
 ///   leader to another value; it can only raise the recovered promise, which is always safe.
 /// Because Storage's index keeps the latest accept per instance, the rule above guarantees a recorded ballot for an
 /// instance only goes down when the core itself accepts a later proposal (a real vote at or above its promise).
-/// The recovered promise is the max of the promise records and every indexed accept ballot.
+/// The recovered promise is the max of the promise records and every indexed accept ballot. An accept above every
+/// promise record written so far is preceded by a promise record of its ballot (once per ballot): a trim record carries
+/// only the promise records' maximum, so without it the ballot of accepts that were all trimmed would be lost, and the
+/// recovered promise could go below a ballot this acceptor had accepted.
+/// Reads (<see cref="TryReadValue"/>) return the latest accept record of an instance, which is its highest-ballot one:
+/// the core appends an accept only at or above its promise, and a chosen value only above what the log holds.
 /// Appends never wait for durability; when every write buffer is full the loop thread waits for the flusher (this
 /// is the log's backpressure).
 /// </summary>
 internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
 {
     private long _lastLsn;
+    /// <summary>The highest ballot of a promise record in the log (appended, or found at open).</summary>
+    private Ballot _promiseRecorded = log.Promised;
 
     /// <summary>The LSN of the newest record appended (0 when none).</summary>
     public long LastLsn => _lastLsn;
@@ -37,26 +44,52 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
     {
         LogAddress address;
         while (!log.TryAppendPromise(ballot, out address)) WaitForSpace();
+        if (ballot > _promiseRecorded) _promiseRecorded = ballot;
         return Note(address);
     }
 
     public long AppendAccept(long instance, Ballot ballot, BatchBuffer batch)
     {
-        LogAddress address;
-        while (!log.TryAppendAccept((ulong)instance, ballot, batch.Span, out address)) WaitForSpace();
-        return Note(address);
+        if (ballot > _promiseRecorded) AppendPromise(ballot);
+        return AppendAcceptRecord(instance, ballot, batch);
     }
 
     public long AppendChosen(long instance, Ballot ballot, BatchBuffer batch)
     {
         if (log.TryGetAccept((ulong)instance, out var held, out _) && held >= ballot) return _lastLsn;
         ChosenWritten++;
-        return AppendAccept(instance, ballot, batch);
+        return AppendAcceptRecord(instance, ballot, batch);
+    }
+
+    private long AppendAcceptRecord(long instance, Ballot ballot, BatchBuffer batch)
+    {
+        LogAddress address;
+        while (!log.TryAppendAccept((ulong)instance, ballot, batch.Span, out address)) WaitForSpace();
+        return Note(address);
+    }
+
+    /// <summary>A synchronous read on the loop thread (one pread of the record, CRC checked). A trim racing with it (the
+    /// trim runs on another thread) makes it false; a corrupt record throws <see cref="LogCorruptException"/>, which halts
+    /// the member.</summary>
+    public bool TryReadValue(long instance, out LogValue value)
+    {
+        value = default;
+        if (instance < 0) return false;
+        try
+        {
+            if (!log.TryReadAccept((ulong)instance, out var ballot, out var batch)) return false;
+            value = new LogValue(instance, ballot, batch);
+            return true;
+        }
+        catch (LogTrimmedException)
+        {
+            return false;
+        }
     }
 
     public long AppendCheckpoint(Checkpoint checkpoint)
     {
-        var table = ProducerTableCodec.Encode(checkpoint.Producers);
+        var table = ProducerTableCodec.Encode(checkpoint.Producers, checkpoint.LogValuesFrom);
         LogAddress address;
         while (!log.TryAppendCheckpoint((ulong)checkpoint.Instance, (ulong)checkpoint.NextPosition, table, out address)) WaitForSpace();
         return Note(address);
@@ -85,7 +118,7 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
     {
         Checkpoint? checkpoint = null;
         if (log.TryReadLatestCheckpoint(out ulong cpInstance, out ulong cpPosition, out var table))
-            checkpoint = new Checkpoint((long)cpInstance, (long)cpPosition, ProducerTableCodec.Decode(table));
+            checkpoint = new Checkpoint((long)cpInstance, (long)cpPosition, ProducerTableCodec.Decode(table, out long valuesFrom)) { LogValuesFrom = valuesFrom };
         var promised = log.Promised;
         var accepts = new List<LogValue>();
         ulong floor = log.EarliestRetainedInstance;
@@ -104,14 +137,15 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
     }
 }
 
-/// <summary>The producer table inside a checkpoint record: count u32, then per producer id u64 | lastSeq u64 | lastInstance i64.</summary>
+/// <summary>The producer table inside a checkpoint record: count u32, then per producer id u64 | lastSeq u64 | lastInstance i64,
+/// then the checkpoint's LogValuesFrom i64 (absent in records written before learner jumps existed: read as 0).</summary>
 internal static class ProducerTableCodec
 {
     private const int EntryBytes = 24;
 
-    public static byte[] Encode(ProducerEntry[] entries)
+    public static byte[] Encode(ProducerEntry[] entries, long logValuesFrom = 0)
     {
-        var bytes = new byte[4 + entries.Length * EntryBytes];
+        var bytes = new byte[4 + entries.Length * EntryBytes + 8];
         BinaryPrimitives.WriteInt32LittleEndian(bytes, entries.Length);
         for (int i = 0; i < entries.Length; i++)
         {
@@ -120,14 +154,18 @@ internal static class ProducerTableCodec
             BinaryPrimitives.WriteUInt64LittleEndian(span[8..], entries[i].LastSeq);
             BinaryPrimitives.WriteInt64LittleEndian(span[16..], entries[i].LastInstance);
         }
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(bytes.Length - 8), logValuesFrom);
         return bytes;
     }
 
-    public static ProducerEntry[] Decode(byte[] bytes)
+    public static ProducerEntry[] Decode(byte[] bytes) => Decode(bytes, out _);
+
+    public static ProducerEntry[] Decode(byte[] bytes, out long logValuesFrom)
     {
         if (bytes.Length < 4) throw new LogCorruptException("checkpoint", 0, "producer table shorter than its count");
         int count = BinaryPrimitives.ReadInt32LittleEndian(bytes);
-        if (count < 0 || bytes.Length != 4 + (long)count * EntryBytes)
+        long entriesEnd = 4 + (long)count * EntryBytes;
+        if (count < 0 || (bytes.Length != entriesEnd && bytes.Length != entriesEnd + 8))
             throw new LogCorruptException("checkpoint", 0, $"producer table of {bytes.Length} bytes does not hold {count} entries");
         var entries = new ProducerEntry[count];
         for (int i = 0; i < count; i++)
@@ -136,6 +174,8 @@ internal static class ProducerTableCodec
             entries[i] = new ProducerEntry(BinaryPrimitives.ReadUInt64LittleEndian(span), BinaryPrimitives.ReadUInt64LittleEndian(span[8..]),
                 BinaryPrimitives.ReadInt64LittleEndian(span[16..]));
         }
+        logValuesFrom = bytes.Length == entriesEnd ? 0 : BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan((int)entriesEnd));
+        if (logValuesFrom < 0) throw new LogCorruptException("checkpoint", 0, $"negative LogValuesFrom {logValuesFrom}");
         return entries;
     }
 }

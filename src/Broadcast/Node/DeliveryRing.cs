@@ -156,6 +156,28 @@ internal sealed class DeliveryRing
         return false;
     }
 
+    /// <summary>
+    /// The learner jumped to <paramref name="position"/> (state transfer): the stream restarts there. Everything held is
+    /// released, and the sequence skips one number so that a session waiting for the next delivery cannot take the first
+    /// one after the jump as its successor: it, and any subscriber below the position, is told it is below the floor.
+    /// </summary>
+    public void Restart(long position)
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            for (int i = _head; i < _entries.Count; i++) _entries[i].Message.Batch.Release();
+            _entries.Clear();
+            _head = 0;
+            _bytes = 0;
+            _nextSequence++;
+            _floorPosition = _endPosition = position;
+            signal = _appended;
+            _appended = NewSignal();
+        }
+        signal.TrySetResult();
+    }
+
     /// <summary>Releases everything (at stop).</summary>
     public void Clear()
     {

@@ -149,6 +149,7 @@ public sealed partial class MemberHost
                 case HeartbeatMessage m: _member.Receive(from, m); break;
                 case FetchMessage m: _member.Receive(from, m); break;
                 case FetchReplyMessage m: _member.Receive(from, m); break;
+                case CheckpointMessage m: _member.Receive(from, m); break;
             }
         }
         finally

@@ -22,6 +22,7 @@ public sealed partial class MemberHost
     void IConsensusOutput.Send(ushort to, in HeartbeatMessage message) => SendToPeer(to, message);
     void IConsensusOutput.Send(ushort to, in FetchMessage message) => SendToPeer(to, message);
     void IConsensusOutput.Send(ushort to, in FetchReplyMessage message) => SendToPeer(to, message);
+    void IConsensusOutput.Send(ushort to, in CheckpointMessage message) => SendToPeer(to, message);
 
     /// <summary>When each publisher run reached the loop, for the commit latency histogram (loop thread only).</summary>
     private readonly Dictionary<(long Client, ulong Producer, ulong FirstSeq), long> _publishStarts = new();
@@ -49,6 +50,10 @@ public sealed partial class MemberHost
         _ring.Append(delivery, messages);
         NodeMetrics.Delivered(delivery, messages);
     }
+
+    /// <summary>The learner installed a peer's checkpoint: the delivered stream restarts at its position (subscribers below it
+    /// are told they are below the retention floor).</summary>
+    void IConsensusOutput.Jumped(long instance, long nextPosition) => _ring.Restart(nextPosition);
 
     /// <summary>Messages of the delivery that took a position (runs not skipped by the exactly-once rule).</summary>
     internal static int CountDelivered(in DeliverMessage delivery)

@@ -19,6 +19,7 @@ namespace AtomicBcast.Wire;
 /// Heartbeat     ballot u64 | commitUpTo i64                                                = 16
 /// Fetch         fromInstance i64 | countMax i32 | bytesMax i32                             = 16
 /// FetchReply    instance i64 | ballot u64 | status u8 | batch (only when status = Chosen)  = 17 + batch
+/// Checkpoint    instance i64 | nextPosition i64 | count u32 | count x (producerId u64 | lastSeq u64 | lastInstance i64) = 20 + 24n
 /// Publish       a run exactly as in a batch: producerId u64 | firstSeq u64 | count u32 | bytes u32 | messages
 /// PublishAck    producerId u64 | firstSeq u64 | count i32 | status u8 | position i64 | expectedSeq u64 | leaderId u16 = 39
 /// Subscribe     fromPosition i64                                                           = 8
@@ -40,6 +41,8 @@ public static class MessageLayout
     public const int HeartbeatBytes = 16;
     public const int FetchBytes = 16;
     public const int FetchReplyFixedBytes = 17;
+    public const int CheckpointFixedBytes = 20;
+    public const int CheckpointProducerBytes = 24;
     public const int PublishAckBytes = 39;
     public const int SubscribeBytes = 8;
     public const int DeliverFixedBytes = 20;
@@ -52,6 +55,9 @@ public static class MessageLayout
 
     /// <summary>Most skipped-run indexes a deliver frame may carry (indexes are u16 and distinct).</summary>
     public const int SkippedRunsMax = ushort.MaxValue + 1;
+
+    /// <summary>Most producers a checkpoint frame can carry (a larger table cannot be transferred: the sender answers Trimmed).</summary>
+    public const int CheckpointProducersMax = (BodyBytesMax - CheckpointFixedBytes) / CheckpointProducerBytes;
 }
 
 /// <summary>Small helpers shared by the readers: type/flags checks and fixed-size prefixes out of a sequence.</summary>

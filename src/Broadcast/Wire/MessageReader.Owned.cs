@@ -57,6 +57,7 @@ public static partial class MessageReader
         MessageType.Heartbeat => ReadHeartbeat(frame),
         MessageType.Fetch => ReadFetch(frame),
         MessageType.FetchReply => ReadFetchReplyMessage(frame),
+        MessageType.Checkpoint => ReadCheckpoint(frame),
         MessageType.Publish => ReadPublishMessage(frame),
         MessageType.PublishAck => ReadPublishAck(frame),
         MessageType.Subscribe => ReadSubscribe(frame),

@@ -18,6 +18,8 @@ public enum MessageType : byte
     Heartbeat = 17,
     Fetch = 18,
     FetchReply = 19,
+    /// <summary>Learner state transfer (a checkpoint) in answer to a fetch below the sender's log floor.</summary>
+    Checkpoint = 20,
 
     // Client <-> member
     Publish = 30,

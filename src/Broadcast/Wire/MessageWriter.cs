@@ -150,6 +150,7 @@ public static partial class MessageWriter
             case HeartbeatMessage m: Write(writer, m); break;
             case FetchMessage m: Write(writer, m); break;
             case FetchReplyMessage m: Write(writer, m); break;
+            case CheckpointMessage m: Write(writer, m); break;
             case PublishMessage m: Write(writer, m); break;
             case PublishAckMessage m: Write(writer, m); break;
             case SubscribeMessage m: Write(writer, m); break;

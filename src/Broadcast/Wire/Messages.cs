@@ -61,6 +61,14 @@ public enum FetchStatus : byte
 /// <summary>One chosen value in answer to a fetch; Batch is null unless Status is Chosen.</summary>
 public readonly record struct FetchReplyMessage(long Instance, Ballot Ballot, FetchStatus Status, BatchBuffer? Batch);
 
+/// <summary>One producer's exactly-once state in a transferred checkpoint: its last delivered seq and the instance that delivered it.</summary>
+public readonly record struct ProducerRecord(ulong ProducerId, ulong LastSeq, long LastInstance);
+
+/// <summary>Learner state transfer: the sender's latest commit checkpoint, sent in answer to a fetch for an instance it no
+/// longer holds (below its log's floor). Every instance through <paramref name="Instance"/> is delivered, the next message
+/// takes <paramref name="NextPosition"/>, and <paramref name="Producers"/> (ascending ids) is the exactly-once table there.</summary>
+public readonly record struct CheckpointMessage(long Instance, long NextPosition, ProducerRecord[] Producers);
+
 /// <summary>A publisher run: messages FirstSeq .. FirstSeq + Count - 1 of producer ProducerId (0 = anonymous,
 /// at-least-once; then FirstSeq is only a correlation token). The body is a run exactly as it sits in a batch.</summary>
 public readonly record struct PublishMessage(ulong ProducerId, ulong FirstSeq, int Count, BatchBuffer Run);

@@ -29,6 +29,19 @@ internal sealed class ReviewNode : IConsensusLog, IConsensusOutput
     public long AppendChosen(long instance, Ballot ballot, BatchBuffer batch) { Records.Add((++Lsn, "chosen", instance, ballot, batch.Span.ToArray())); return Lsn; }
     public long AppendCheckpoint(Checkpoint checkpoint) { Records.Add((++Lsn, "checkpoint", checkpoint.Instance, default, null)); return Lsn; }
 
+    /// <summary>Reads below this instance fail, as in a trimmed log.</summary>
+    public long LogTrimmedBelow;
+
+    /// <summary>The highest-ballot synced accept or chosen record of the instance.</summary>
+    public bool TryReadValue(long instance, out LogValue value)
+    {
+        value = default;
+        if (instance < LogTrimmedBelow) return false;
+        var held = Records.Where(r => r.Lsn <= SyncedLsn && r.Instance == instance && r.Kind is "accept" or "chosen").MaxBy(r => r.Ballot.Value);
+        value = held.Bytes is null ? default : new LogValue(instance, held.Ballot, BatchBuffer.CopyOf(held.Bytes));
+        return held.Bytes is not null;
+    }
+
     /// <summary>What survives a crash: the synced records only (chosen records and checkpoints dropped when <paramref name="keepChosen"/> is false).</summary>
     public RecoveredState Recover(bool keepChosen)
     {
@@ -85,6 +98,9 @@ internal sealed class ReviewNode : IConsensusLog, IConsensusOutput
             b?.Release();
         });
     }
+    public void Send(ushort to, in CheckpointMessage m) { var c = m; var f = Id; Out(to, c, x => x.Receive(f, c)); }
+    public void Jumped(long instance, long nextPosition) => Jumps.Add((instance, nextPosition));
+    public readonly List<(long Instance, long NextPosition)> Jumps = new();
     public void Ack(long client, in PublishAckMessage ack) => Acks.Add(ack);
     public void Deliver(in DeliverMessage d) => Delivered.Add((d.Instance, d.FirstPosition, d.Batch.Span.ToArray()));
 }

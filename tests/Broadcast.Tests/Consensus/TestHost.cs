@@ -22,7 +22,22 @@ internal sealed class TestHost : IConsensusLog, IConsensusOutput
     public long AppendPromise(Ballot ballot) { Log.Add($"promise {ballot}"); return ++Lsn; }
     public long AppendAccept(long instance, Ballot ballot, BatchBuffer batch) { Log.Add($"accept {instance} {ballot}"); return ++Lsn; }
     public long AppendChosen(long instance, Ballot ballot, BatchBuffer batch) { Log.Add($"chosen {instance}"); return ++Lsn; }
-    public long AppendCheckpoint(Checkpoint checkpoint) { Log.Add($"checkpoint {checkpoint.Instance}"); return ++Lsn; }
+    public long AppendCheckpoint(Checkpoint checkpoint) { Log.Add($"checkpoint {checkpoint.Instance}"); Checkpoints.Add(checkpoint); return ++Lsn; }
+
+    /// <summary>What <see cref="TryReadValue"/> answers: the test fills it as a log would hold it.</summary>
+    public readonly Dictionary<long, (Ballot Ballot, byte[] Bytes)> LogValues = new();
+    public readonly List<Checkpoint> Checkpoints = new();
+    public readonly List<(long Instance, long NextPosition)> Jumps = new();
+    public int LogReads;
+
+    public bool TryReadValue(long instance, out LogValue value)
+    {
+        LogReads++;
+        value = default;
+        if (!LogValues.TryGetValue(instance, out var held)) return false;
+        value = new LogValue(instance, held.Ballot, BatchBuffer.CopyOf(held.Bytes));
+        return true;
+    }
 
     public IEnumerable<T> SentOf<T>() => Sent.Select(s => s.Message).OfType<T>();
     public IEnumerable<(ushort To, T Message)> SentTo<T>() => Sent.Where(s => s.Message is T).Select(s => (s.To, (T)s.Message));
@@ -36,7 +51,11 @@ internal sealed class TestHost : IConsensusLog, IConsensusOutput
     public void Send(ushort to, in RejectedMessage message) => Sent.Add((to, message));
     public void Send(ushort to, in HeartbeatMessage message) => Sent.Add((to, message));
     public void Send(ushort to, in FetchMessage message) => Sent.Add((to, message));
-    public void Send(ushort to, in FetchReplyMessage message) => Sent.Add((to, message));
+    // A copy: the batch is borrowed for the call (a value read from the log is released right after it).
+    public void Send(ushort to, in FetchReplyMessage message) =>
+        Sent.Add((to, message with { Batch = message.Batch is { } b ? BatchBuffer.CopyOf(b.Span) : null }));
+    public void Send(ushort to, in CheckpointMessage message) => Sent.Add((to, message));
+    public void Jumped(long instance, long nextPosition) => Jumps.Add((instance, nextPosition));
     public void Ack(long client, in PublishAckMessage ack) => Acks.Add((client, ack));
     public void Deliver(in DeliverMessage delivery) => Delivered.Add(delivery);
 

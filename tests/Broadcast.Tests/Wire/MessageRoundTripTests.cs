@@ -199,6 +199,10 @@ public class MessageRoundTripTests
                 Assert.Equal(e.Batch is null, a.Batch is null);
                 if (e.Batch is not null) AssertSameBytes(e.Batch, a.Batch!);
                 break;
+            case (CheckpointMessage e, CheckpointMessage a):
+                Assert.Equal((e.Instance, e.NextPosition), (a.Instance, a.NextPosition));
+                Assert.Equal(e.Producers, a.Producers);
+                break;
             case (PublishMessage e, PublishMessage a):
                 Assert.Equal((e.ProducerId, e.FirstSeq, e.Count), (a.ProducerId, a.FirstSeq, a.Count));
                 AssertSameBytes(e.Run, a.Run);

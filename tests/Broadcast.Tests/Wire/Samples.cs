@@ -33,6 +33,8 @@ internal static class Samples
         yield return ("fetch-reply-chosen", new FetchReplyMessage(123, s_ballot, FetchStatus.Chosen, WireTestKit.Batch(1, 2, 0, false)));
         yield return ("fetch-reply-trimmed", new FetchReplyMessage(50, Ballot.Zero, FetchStatus.Trimmed, null));
         yield return ("fetch-reply-unknown", new FetchReplyMessage(124, Ballot.Zero, FetchStatus.Unknown, null));
+        yield return ("checkpoint-empty", new CheckpointMessage(0, 0, []));
+        yield return ("checkpoint", new CheckpointMessage(1023, 98765, [new(7, 12, 1000), new(9, 1, 0), new(ulong.MaxValue, ulong.MaxValue, 1023)]));
         yield return ("publish-empty-message", Publish(9, 1, [[]]));
         yield return ("publish", Publish(9, 5, [WireTestKit.Payload(3, 1), WireTestKit.Payload(200, 2), WireTestKit.Payload(0, 3)]));
         yield return ("publish-anonymous", Publish(0, 77, [WireTestKit.Payload(130, 4)]));
@@ -57,6 +59,8 @@ internal static class Samples
         yield return ("promise-max-batch", new PromiseMessage(s_ballot, 1, true, [new(1, s_ballot, max)]));
         yield return ("promise-max-records", new PromiseMessage(s_ballot, 0, true,
             Enumerable.Range(0, Limits.PromiseChunkRecordsMax).Select(i => new PromiseRecord(i, s_ballot, BatchCodec.CreateNoOp())).ToArray()));
+        yield return ("checkpoint-max-producers", new CheckpointMessage(long.MaxValue, long.MaxValue,
+            Enumerable.Range(1, MessageLayout.CheckpointProducersMax).Select(i => new ProducerRecord((ulong)i, (ulong)i, i)).ToArray()));
         yield return ("publish-max-message", Publish(3, 1, [WireTestKit.Payload(Limits.MessageBytesMax, 5)]));
     }
 

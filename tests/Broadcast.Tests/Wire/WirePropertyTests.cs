@@ -96,6 +96,8 @@ internal static class WireGen
     private static readonly Gen<object> s_fetch = Gen.Select(s_instance, Gen.Int[1, int.MaxValue], Gen.Int[1, int.MaxValue], (f, c, b) => (object)new FetchMessage(f, c, b));
     private static readonly Gen<object> s_fetchReply = Gen.Select(s_instance, s_ballot, Gen.OneOf(Enum.GetValues<FetchStatus>()), Batch,
         (i, b, s, batch) => (object)new FetchReplyMessage(i, b, s, s == FetchStatus.Chosen ? batch : null));
+    private static readonly Gen<object> s_checkpoint = Gen.Select(Gen.Long[0, 1L << 40], Gen.Long[0, long.MaxValue], Gen.ULong[1, 1000].Array[0, 20],
+        (i, p, ids) => (object)new CheckpointMessage(i, p, ids.Distinct().Order().Select(id => new ProducerRecord(id, id * 3, (long)(id % (ulong)(i + 1)))).ToArray()));
     private static readonly Gen<object> s_publish = Gen.Select(Gen.ULong, Gen.ULong, Gen.Byte.Array[0, 200].Array[1, 8],
         (p, f, payloads) => (object)Samples.Publish(p, f, payloads));
     private static readonly Gen<object> s_publishAck = Gen.Select(Gen.ULong, Gen.ULong, Gen.Int, Gen.OneOf(Enum.GetValues<PublishStatus>()), Gen.Long, Gen.ULong, Gen.UShort,
@@ -104,7 +106,7 @@ internal static class WireGen
     private static readonly Gen<object> s_deliver = Gen.Select(Gen.Long, s_instance, Batch, Gen.Int, BuildDeliver);
 
     public static readonly Gen<object> Message = Gen.OneOf(s_hello, s_error, s_preVote, s_preVoteReply, s_prepare, s_promise, s_accept,
-        s_accepted, s_rejected, s_heartbeat, s_fetch, s_fetchReply, s_publish, s_publishAck, s_subscribe, s_deliver);
+        s_accepted, s_rejected, s_heartbeat, s_fetch, s_fetchReply, s_checkpoint, s_publish, s_publishAck, s_subscribe, s_deliver);
 
     public static readonly Gen<(object, uint)> MessageAndCut = Gen.Select(Message, Gen.UInt);
 
