@@ -97,6 +97,14 @@ internal sealed record SimConfig
         CrashEveryMs = 700,
     };
 
+    /// <summary>Catch-up with 5 members (third review): quorum shapes where a member that jumped must still answer the
+    /// leader usefully; longer outages and slow syncs; full liveness.</summary>
+    public static readonly SimConfig Catchup5 = Faulty5 with
+    {
+        Name = "catchup5", RetainedInstances = 4, CheckpointEvery = 4, LogRetainRecords = 32, OutageMs = 2500, OutageStartMs = 800,
+        CrashEveryMs = 500, FsyncDelayMaxMs = 40,
+    };
+
     public static SimConfig ByName(string name) =>
         Sweep.Concat(NegativeControls).FirstOrDefault(c => c.Name == name) ?? throw new ArgumentException($"unknown config {name}");
 
@@ -115,6 +123,7 @@ internal sealed record SimConfig
         Trimmed5,
         Harsh with { Name = "harsh-slow-sync", FsyncDelayMaxMs = 120, CrashEveryMs = 150, CrashAfterSendRate = 0.002 },
         Catchup3,
+        Catchup5,
     ];
 
     private const string Agreement = "agreement broken", PrefixChanged = "committed prefix changed", AckedLost = "not delivered there",

@@ -123,7 +123,7 @@ public sealed partial class Member
             logged.Batch.Release();
         }
         else if (instance < _next)
-            _output.Send(leader, new FetchReplyMessage(DeliveredFloor, default, FetchStatus.Trimmed, null));
+            _output.Send(leader, new FetchReplyMessage(_next, default, FetchStatus.Trimmed, null)); // everything below next is chosen (delivered or jumped over)
     }
 
     /// <summary>What a Trimmed answer reports: every instance below it we delivered (so it is chosen) and no longer hold.</summary>

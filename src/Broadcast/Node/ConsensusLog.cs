@@ -118,7 +118,14 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
     {
         Checkpoint? checkpoint = null;
         if (log.TryReadLatestCheckpoint(out ulong cpInstance, out ulong cpPosition, out var table))
-            checkpoint = new Checkpoint((long)cpInstance, (long)cpPosition, ProducerTableCodec.Decode(table, out long valuesFrom)) { LogValuesFrom = valuesFrom };
+        {
+            var producers = ProducerTableCodec.Decode(table, out long valuesFrom);
+            // A checkpoint written before LogValuesFrom existed (7d1211a and older): that binary voted for delivered
+            // instances, so the latest accept of an instance at or below it may be a stale, unchosen one. Serve nothing
+            // from the log below the next instance.
+            if (valuesFrom < 0) valuesFrom = (long)cpInstance + 1;
+            checkpoint = new Checkpoint((long)cpInstance, (long)cpPosition, producers) { LogValuesFrom = valuesFrom };
+        }
         var promised = log.Promised;
         var accepts = new List<LogValue>();
         ulong floor = log.EarliestRetainedInstance;
@@ -138,7 +145,7 @@ internal sealed class ConsensusLog(GroupCommitLog log) : IConsensusLog
 }
 
 /// <summary>The producer table inside a checkpoint record: count u32, then per producer id u64 | lastSeq u64 | lastInstance i64,
-/// then the checkpoint's LogValuesFrom i64 (absent in records written before learner jumps existed: read as 0).</summary>
+/// then the checkpoint's LogValuesFrom i64 (absent in records written before learner jumps existed: read as -1, unknown: Recover serves nothing at or below that checkpoint from the log).</summary>
 internal static class ProducerTableCodec
 {
     private const int EntryBytes = 24;
@@ -174,8 +181,8 @@ internal static class ProducerTableCodec
             entries[i] = new ProducerEntry(BinaryPrimitives.ReadUInt64LittleEndian(span), BinaryPrimitives.ReadUInt64LittleEndian(span[8..]),
                 BinaryPrimitives.ReadInt64LittleEndian(span[16..]));
         }
-        logValuesFrom = bytes.Length == entriesEnd ? 0 : BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan((int)entriesEnd));
-        if (logValuesFrom < 0) throw new LogCorruptException("checkpoint", 0, $"negative LogValuesFrom {logValuesFrom}");
+        logValuesFrom = bytes.Length == entriesEnd ? -1 : BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan((int)entriesEnd));
+        if (logValuesFrom < 0 && bytes.Length != entriesEnd) throw new LogCorruptException("checkpoint", 0, $"negative LogValuesFrom {logValuesFrom}");
         return entries;
     }
 }

@@ -207,8 +207,9 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     /// Drops the oldest whole segments beyond <see cref="NodeOptions.LogRetainBytes"/>, never above the acceptor's floor
     /// (a promise must still report every accept from there up, and after a restart the log's floor becomes the
     /// acceptor's), nor above the last checkpoint's next instance (a member restarting from that checkpoint must not find
-    /// its floor above its next instance), nor above what it delivered. Fetches are served from memory, not from the log,
-    /// so trimming takes nothing a peer could still ask for. A failure of the log halts the member (through the loop).
+    /// its floor above its next instance), nor above what it delivered. Peers fetch from memory and then from the log; a
+    /// peer asking below what is left gets our latest checkpoint and jumps (its subscribers cannot read the positions it
+    /// skipped there, but can at any other member that still holds them). A failure of the log halts the member (through the loop).
     /// The values come from the loop's status snapshot: the member itself is single-threaded.
     /// </summary>
     private async Task TrimAsync()

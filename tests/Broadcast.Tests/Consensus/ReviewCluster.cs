@@ -32,14 +32,23 @@ internal sealed class ReviewNode : IConsensusLog, IConsensusOutput
     /// <summary>Reads below this instance fail, as in a trimmed log.</summary>
     public long LogTrimmedBelow;
 
-    /// <summary>The highest-ballot synced accept or chosen record of the instance.</summary>
+    /// <summary>
+    /// What the node's log would serve for the instance: its latest synced record, where (as in Node/ConsensusLog) a chosen
+    /// record is written only when no record at the same or a higher ballot is held.
+    /// </summary>
     public bool TryReadValue(long instance, out LogValue value)
     {
         value = default;
         if (instance < LogTrimmedBelow) return false;
-        var held = Records.Where(r => r.Lsn <= SyncedLsn && r.Instance == instance && r.Kind is "accept" or "chosen").MaxBy(r => r.Ballot.Value);
-        value = held.Bytes is null ? default : new LogValue(instance, held.Ballot, BatchBuffer.CopyOf(held.Bytes));
-        return held.Bytes is not null;
+        (Ballot Ballot, byte[]? Bytes) latest = default;
+        foreach (var r in Records.Where(r => r.Lsn <= SyncedLsn && r.Instance == instance))
+        {
+            if (r.Kind == "accept" || (r.Kind == "chosen" && (latest.Bytes is null || latest.Ballot < r.Ballot)))
+                latest = (r.Ballot, r.Bytes);
+        }
+        if (latest.Bytes is null) return false;
+        value = new LogValue(instance, latest.Ballot, BatchBuffer.CopyOf(latest.Bytes));
+        return true;
     }
 
     /// <summary>What survives a crash: the synced records only (chosen records and checkpoints dropped when <paramref name="keepChosen"/> is false).</summary>
