@@ -195,7 +195,8 @@ public sealed partial class Member
     /// <summary>
     /// Streams the accepted records from <paramref name="fromInstance"/> in chunks. Chunk k covers the instance span
     /// [from + k*C, from + (k+1)*C) with C = <see cref="ConsensusOptions.PromiseChunkInstances"/>; the last chunk covers the rest.
-    /// The candidate takes chunks only in order (FromInstance tells which), so a lost chunk can never be skipped.
+    /// FromInstance tells the candidate which chunk it is; it counts a promise whole only with every chunk up to a last one,
+    /// in whatever order they arrive, so a lost chunk can never be skipped.
     /// </summary>
     private void AnswerPromise(ushort to, Ballot ballot, long fromInstance)
     {

@@ -33,16 +33,34 @@ public sealed class LeaderTests
         var far = TestHost.Batch(0, 1, 1, fill: 3);
         member.Receive(2, new PromiseMessage(ballot, 0, false, [new PromiseRecord(0, Ballot.Create(0, 2), older)]));
         Assert.Equal(Role.Candidate, member.Role);
-        // Chunks are taken in order only: a Last chunk arriving before the one it follows is ignored.
+        // Chunks are taken in any order (the network may reorder them): member 3's last chunk arrives before its first,
+        // and its promise counts only once both are in.
         member.Receive(3, new PromiseMessage(ballot, 256, true, [new PromiseRecord(300, Ballot.Create(0, 3), far)]));
         Assert.Equal(Role.Candidate, member.Role);
-        member.Receive(3, new PromiseMessage(ballot, 0, true, [new PromiseRecord(0, Ballot.Create(0, 3), newer), new PromiseRecord(2, Ballot.Create(0, 3), far)]));
+        member.Receive(3, new PromiseMessage(ballot, 256, true, [new PromiseRecord(300, Ballot.Create(0, 3), far)])); // a duplicate changes nothing
+        Assert.Equal(Role.Candidate, member.Role);
+        member.Receive(3, new PromiseMessage(ballot, 0, false, [new PromiseRecord(0, Ballot.Create(0, 3), newer), new PromiseRecord(2, Ballot.Create(0, 3), far)]));
         Assert.Equal(Role.Leader, member.Role);
         var accepts = _host.SentTo<AcceptMessage>().Where(a => a.To == 2).Select(a => a.Message).ToList();
-        Assert.Equal([0L, 1L, 2L], accepts.Select(a => a.Instance));
+        Assert.Equal([0L, 1L, 2L, 3L], accepts.Select(a => a.Instance)); // re-proposals through 300; the window holds 4
         Assert.Equal(newer.Span.ToArray(), accepts[0].Batch.Span.ToArray());
         Assert.True(BatchHeader.Read(accepts[1].Batch.Span).IsNoOp);
         Assert.Equal(far.Span.ToArray(), accepts[2].Batch.Span.ToArray());
+        Assert.True(BatchHeader.Read(accepts[3].Batch.Span).IsNoOp);
+    }
+
+    [Fact]
+    public void APromiseMissingAMiddleChunkDoesNotCount()
+    {
+        var member = Candidate();
+        var ballot = _host.SentOf<PrepareMessage>().First().Ballot;
+        member.Receive(2, new PromiseMessage(ballot, 0, false, []));
+        member.Receive(2, new PromiseMessage(ballot, 512, true, []));
+        Assert.Equal(Role.Candidate, member.Role); // chunk 256 never came
+        member.Receive(2, new PromiseMessage(ballot, 100, false, [])); // not a chunk boundary of our from: ignored
+        Assert.Equal(Role.Candidate, member.Role);
+        member.Receive(2, new PromiseMessage(ballot, 256, false, []));
+        Assert.Equal(Role.Leader, member.Role);
     }
 
     [Fact]
