@@ -4,7 +4,7 @@ using AtomicBcast.Wire;
 
 namespace AtomicBcast.Node;
 
-// Subscribers: deliveries from the in-memory ring, from the position asked, paced by the connection's pipe.
+// Subscribers: deliveries from the in-memory ring, or from the log below its floor, paced by the connection's pipe.
 public sealed partial class MemberHost
 {
     private const int DeliveriesPerFlush = 64;
@@ -51,21 +51,33 @@ public sealed partial class MemberHost
         }
     }
 
+    /// <summary>
+    /// The session's stream: from the ring while it holds the session's next position, from the log below the ring's floor
+    /// (at the start, or when the ring evicted past a slow session), handing over at an instance boundary both sides agree
+    /// on (the same positions), so the subscriber sees no gap and no duplicate.
+    /// </summary>
     private async Task SendDeliveriesAsync(IConnection connection, long from, CancellationToken stop)
+    {
+        while (from >= 0)
+        {
+            from = await SendFromRingAsync(connection, from, stop).ConfigureAwait(false);
+            if (from < 0) return;
+            from = await SendFromLogAsync(connection, from, stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends from the ring; returns the position to go on from the log when the ring no longer holds it, or -1 when done.</summary>
+    private async Task<long> SendFromRingAsync(IConnection connection, long from, CancellationToken stop)
     {
         long sequence = _ring.Locate(from);
         var batch = new List<RetainedDelivery>(DeliveriesPerFlush);
         while (true)
         {
-            if (sequence < 0 || !_ring.TryRead(sequence, DeliveriesPerFlush, batch, out var more))
-            {
-                await RefuseBelowFloorAsync(connection, from).ConfigureAwait(false);
-                return;
-            }
+            if (sequence < 0 || !_ring.TryRead(sequence, DeliveriesPerFlush, batch, out var more)) return from;
             if (batch.Count == 0)
             {
                 await more.WaitAsync(stop).ConfigureAwait(false);
-                if (_stopping) return;
+                if (_stopping) return -1;
                 continue;
             }
             foreach (var entry in batch)
@@ -84,16 +96,15 @@ public sealed partial class MemberHost
             batch.Clear();
             // A slow subscriber waits here (the pipe's pause threshold); the ring keeps going and may evict past it.
             var flush = await connection.Output.FlushAsync(stop).ConfigureAwait(false);
-            if (flush.IsCompleted) return;
+            if (flush.IsCompleted) return -1;
         }
     }
 
-    private async Task RefuseBelowFloorAsync(IConnection connection, long position)
+    private async Task RefuseBelowFloorAsync(IConnection connection, long position, long floor)
     {
-        long floor = _ring.FloorPosition;
         NodeLog.BelowFloor(_logger, connection.RemoteEndPoint?.ToString() ?? "?", position, floor);
         MessageWriter.Write(connection.Output, new ErrorMessage(ErrorCode.BelowRetentionFloor,
-            $"position {position} is below the earliest retained position {floor}"));
+            $"position {position} is not retained by member {_self}; the earliest retained position is {floor}"));
         await connection.Output.FlushAsync().ConfigureAwait(false);
         await connection.CloseAsync().ConfigureAwait(false);
     }

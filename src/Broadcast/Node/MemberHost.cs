@@ -64,6 +64,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         var consensus = new ConsensusOptions { NodeId = _self, Members = members };
         if (options.ConfigureConsensus is { } configure) consensus = configure(consensus);
         _checkpointEvery = consensus.CheckpointEveryInstances;
+        _producerIdleMax = consensus.ProducerIdleInstancesMax;
         var recovered = ConsensusLog.Recover(log, consensus.RetainedInstances);
         _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
         _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
