@@ -11,8 +11,13 @@ public sealed partial class MemberHost
 
     private async Task ServeSubscriberAsync(IConnection connection, CancellationToken stop)
     {
-        long from = await ReadSubscribeAsync(connection, stop).ConfigureAwait(false);
-        if (from < 0) return;
+        var (first, from) = await ReadFirstRequestAsync(connection, stop).ConfigureAwait(false);
+        if (first == MessageType.StatusRequest)
+        {
+            await ServeStatusAsync(connection, stop).ConfigureAwait(false);
+            return;
+        }
+        if (first != MessageType.Subscribe) return;
         using var both = CancellationTokenSource.CreateLinkedTokenSource(stop);
         // Anything the subscriber sends later is ignored; reading on notices when it goes away.
         var watch = OwnedFrames.ReadAllAsync(connection.Input, m => { OwnedFrames.Release(m); return ValueTask.CompletedTask; }, both.Token)
@@ -31,8 +36,11 @@ public sealed partial class MemberHost
         }
     }
 
-    /// <summary>The first frame must be a Subscribe; returns its position, or -1 if the connection ended first.</summary>
-    private static async Task<long> ReadSubscribeAsync(IConnection connection, CancellationToken stop)
+    /// <summary>
+    /// The first frame must be a Subscribe (its position is returned) or a StatusRequest (answered by
+    /// <see cref="ServeStatusAsync"/>); default when the connection ended first. The frame is consumed.
+    /// </summary>
+    private static async Task<(MessageType Type, long From)> ReadFirstRequestAsync(IConnection connection, CancellationToken stop)
     {
         while (true)
         {
@@ -40,15 +48,26 @@ public sealed partial class MemberHost
             var buffer = result.Buffer;
             if (FrameCodec.TryReadFrame(ref buffer, out var frame))
             {
-                if (frame.Type != MessageType.Subscribe) WireException.Throw($"a subscriber sent {frame.Type} before Subscribe");
-                long from = MessageReader.ReadSubscribe(frame).FromPosition;
+                long from = frame.Type switch
+                {
+                    MessageType.Subscribe => MessageReader.ReadSubscribe(frame).FromPosition,
+                    MessageType.StatusRequest => ReadStatusRequest(frame),
+                    _ => throw new WireException($"a subscriber sent {frame.Type} before Subscribe"),
+                };
+                var type = frame.Type;
                 connection.Input.AdvanceTo(buffer.Start);
                 if (from < 0) WireException.Throw($"subscribe from negative position {from}");
-                return from;
+                return (type, from);
             }
             connection.Input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted) return -1;
+            if (result.IsCompleted) return default;
         }
+    }
+
+    private static long ReadStatusRequest(in Frame frame)
+    {
+        MessageReader.ReadStatusRequest(frame);
+        return 0;
     }
 
     /// <summary>

@@ -182,7 +182,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    /// <summary>Writes <see cref="StatusFile"/> about once a second (and once more at stop) for <c>abcast status</c>.</summary>
+    /// <summary>Writes <see cref="StatusFile"/> about once a second (and once more at stop) for same-host tools.</summary>
     private async Task WriteStatusAsync()
     {
         while (true)

@@ -1,0 +1,76 @@
+using System.Text;
+using AtomicBcast.Client;
+using AtomicBcast.Wire;
+
+namespace AtomicBcast.Tests.Node;
+
+/// <summary>Status over the wire, answered from each member's snapshot. Timeouts are failure guards only.</summary>
+public sealed class StatusTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
+
+    private static Task<StatusReplyMessage?> QueryAsync(LocalCluster cluster, ushort id) =>
+        StatusQuery.TryQueryAsync(cluster.Members[id], LocalCluster.ClusterId, TimeSpan.FromSeconds(2));
+
+    [Fact]
+    public async Task EveryMemberAnswersWithItsSnapshotAndAStoppedOneDoesNot()
+    {
+        await using var cluster = await LocalCluster.StartAsync(3);
+        ushort leader = await cluster.WaitForLeaderAsync(Guard);
+        await using (var publisher = await Publisher.ConnectAsync(cluster.PublisherOptions()))
+            for (int i = 0; i < 3; i++) await publisher.PublishAsync(Encoding.UTF8.GetBytes($"m{i}")).WaitAsync(Guard);
+        await LocalCluster.WaitUntilAsync(() => cluster.Hosts.Values.All(h => h.Status.NextPosition == 3), Guard, "members did not deliver");
+
+        foreach (var (id, host) in cluster.Hosts)
+        {
+            var reply = await QueryAsync(cluster, id);
+            Assert.NotNull(reply);
+            var r = reply.Value;
+            Assert.Equal(id, r.NodeId);
+            Assert.Equal(host.Status.Role.ToString(), r.Role.ToString());
+            Assert.Equal(id == leader ? MemberRole.Leader : MemberRole.Follower, r.Role);
+            Assert.Equal((3L, false, 0L), (r.NextPosition, r.Halted, r.EarliestPosition));
+            Assert.True(r.LogBytes > 0 && r.ChosenUpTo >= 0 && r.Promised.Round > 0);
+        }
+        Assert.Equal([leader, leader], await AskTwiceOnOneConnectionAsync(cluster, leader));
+
+        ushort follower = cluster.Hosts.Keys.First(id => id != leader);
+        await cluster.Hosts[follower].StopAsync();
+        Assert.Null(await QueryAsync(cluster, follower));
+    }
+
+    /// <summary>Two requests on one connection, two replies (a monitor may keep its connection).</summary>
+    private static async Task<ushort[]> AskTwiceOnOneConnectionAsync(LocalCluster cluster, ushort id)
+    {
+        var transport = new AtomicBcast.Transport.Tcp.TcpTransport(new AtomicBcast.Transport.TransportOptions
+        {
+            LocalHello = new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Subscriber, 0, LocalCluster.ClusterId),
+            IdleTimeout = Timeout.InfiniteTimeSpan,
+        });
+        using var guard = new CancellationTokenSource(Guard);
+        await using var connection = await transport.ConnectAsync(cluster.Members[id], guard.Token);
+        var replies = new List<ushort>();
+        for (int i = 0; i < 2; i++)
+        {
+            MessageWriter.Write(connection.Output, new StatusRequestMessage());
+            await connection.Output.FlushAsync(guard.Token);
+            while (replies.Count == i)
+            {
+                var result = await connection.Input.ReadAsync(guard.Token);
+                var buffer = result.Buffer;
+                if (FrameCodec.TryReadFrame(ref buffer, out var frame)) replies.Add(MessageReader.ReadStatusReply(frame).NodeId);
+                connection.Input.AdvanceTo(buffer.Start, result.Buffer.End);
+                Assert.False(result.IsCompleted && replies.Count == i, "the member closed the connection");
+            }
+        }
+        return [.. replies];
+    }
+
+    [Fact]
+    public async Task AClientOfAnotherClusterGetsNoStatus()
+    {
+        await using var cluster = await LocalCluster.StartAsync(1);
+        Assert.Null(await StatusQuery.TryQueryAsync(cluster.Members[1], "other-cluster", TimeSpan.FromSeconds(2)));
+        Assert.NotNull(await QueryAsync(cluster, 1));
+    }
+}
