@@ -96,7 +96,8 @@ internal sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>Member <paramref name="id"/>'s state over the wire, or null when it does not answer.</summary>
     public Task<StatusReplyMessage?> StatusAsync(int id) =>
-        StatusQuery.TryQueryAsync(Config.Member(id).EndPoint, Config.ClusterId, TimeSpan.FromSeconds(1));
+        StatusQuery.TryQueryAsync(new SubscriberOptions { ClusterId = Config.ClusterId, Members = Members(), ConnectTimeout = TimeSpan.FromSeconds(1) },
+            (ushort)id);
 
     /// <summary>The member that answers it leads (0 if none).</summary>
     public async Task<int> LeaderAsync()

@@ -1,39 +1,40 @@
-using System.Net;
 using AtomicBcast.Transport;
-using AtomicBcast.Transport.Tcp;
 using AtomicBcast.Wire;
 
 namespace AtomicBcast.Client;
 
 /// <summary>
-/// Asks members for their state over the wire (a subscriber-kind connection whose first frame is a StatusRequest), as
-/// <c>abcast status</c> does. A member that cannot be reached, refuses, or does not answer within the timeout is unreachable.
+/// Asks members for their state over the wire, as <c>abcast status</c> does: a subscriber-kind connection (made like a
+/// <see cref="Subscriber"/>'s, same hello) whose first frame is a StatusRequest. A member that cannot be reached, refuses,
+/// or does not answer within <see cref="ClientOptions.ConnectTimeout"/> (connect, hello and reply together) is unreachable.
 /// </summary>
 public static class StatusQuery
 {
-    /// <summary>
-    /// The state of the member at <paramref name="member"/>, or null when it did not answer within <paramref name="timeout"/>
-    /// (connect, hello and reply together). Never throws for a member's failure; throws only when cancelled.
-    /// </summary>
-    public static async Task<StatusReplyMessage?> TryQueryAsync(IPEndPoint member, string clusterId, TimeSpan timeout,
+    /// <summary>Every member of <paramref name="options"/> asked at once: its reply, or null when it is unreachable.</summary>
+    public static async Task<IReadOnlyDictionary<ushort, StatusReplyMessage?>> QueryAllAsync(SubscriberOptions options,
         CancellationToken cancellationToken = default)
     {
-        var transport = new TcpTransport(new TransportOptions
-        {
-            LocalHello = new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Subscriber, 0, clusterId),
-            ConnectTimeout = timeout,
-            HelloTimeout = timeout,
-            IdleTimeout = Timeout.InfiniteTimeSpan,
-            ConnectionsExpected = 1,
-        });
+        var ids = options.Members.Keys.Order().ToArray();
+        var replies = await Task.WhenAll(ids.Select(id => TryQueryAsync(options, id, cancellationToken))).ConfigureAwait(false);
+        return ids.Select((id, i) => (id, replies[i])).ToDictionary(p => p.id, p => p.Item2);
+    }
+
+    /// <summary>The state of member <paramref name="member"/>, or null when it is unreachable. Throws only when cancelled.</summary>
+    public static async Task<StatusReplyMessage?> TryQueryAsync(SubscriberOptions options, ushort member, CancellationToken cancellationToken = default)
+    {
+        var connector = new ClientConnector(options, PeerKind.Subscriber);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
+        deadline.CancelAfter(options.ConnectTimeout);
         try
         {
-            await using var connection = await transport.ConnectAsync(member, deadline.Token).ConfigureAwait(false);
-            MessageWriter.Write(connection.Output, new StatusRequestMessage());
-            await connection.Output.FlushAsync(deadline.Token).ConfigureAwait(false);
-            return await ReadReplyAsync(connection, deadline.Token).ConfigureAwait(false);
+            var connection = await connector.TryConnectAsync(member, deadline.Token).ConfigureAwait(false);
+            if (connection is null) return null;
+            await using (connection.ConfigureAwait(false))
+            {
+                MessageWriter.Write(connection.Output, new StatusRequestMessage());
+                await connection.Output.FlushAsync(deadline.Token).ConfigureAwait(false);
+                return await ReadReplyAsync(connection, deadline.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested
             && e is TransportException or OperationCanceledException or WireException or IOException or ObjectDisposedException)
@@ -50,7 +51,7 @@ public static class StatusQuery
             var buffer = result.Buffer;
             if (FrameCodec.TryReadFrame(ref buffer, out var frame))
             {
-                // An older member answers a request it does not know with an error: unreachable for status.
+                // A member that does not know the request answers with an error: unreachable for status.
                 StatusReplyMessage? reply = frame.Type == MessageType.StatusReply ? MessageReader.ReadStatusReply(frame) : null;
                 connection.Input.AdvanceTo(buffer.Start);
                 return reply;

@@ -9,8 +9,8 @@ public sealed class StatusTests
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
 
-    private static Task<StatusReplyMessage?> QueryAsync(LocalCluster cluster, ushort id) =>
-        StatusQuery.TryQueryAsync(cluster.Members[id], LocalCluster.ClusterId, TimeSpan.FromSeconds(2));
+    private static Task<StatusReplyMessage?> QueryAsync(LocalCluster cluster, ushort id, string clusterId = LocalCluster.ClusterId) =>
+        StatusQuery.TryQueryAsync(new SubscriberOptions { ClusterId = clusterId, Members = cluster.Members, ConnectTimeout = TimeSpan.FromSeconds(2) }, id);
 
     [Fact]
     public async Task EveryMemberAnswersWithItsSnapshotAndAStoppedOneDoesNot()
@@ -21,9 +21,11 @@ public sealed class StatusTests
             for (int i = 0; i < 3; i++) await publisher.PublishAsync(Encoding.UTF8.GetBytes($"m{i}")).WaitAsync(Guard);
         await LocalCluster.WaitUntilAsync(() => cluster.Hosts.Values.All(h => h.Status.NextPosition == 3), Guard, "members did not deliver");
 
+        var all = await StatusQuery.QueryAllAsync(new SubscriberOptions { ClusterId = LocalCluster.ClusterId, Members = cluster.Members });
+        Assert.Equal(cluster.Hosts.Keys.Order(), all.Keys.Order());
         foreach (var (id, host) in cluster.Hosts)
         {
-            var reply = await QueryAsync(cluster, id);
+            var reply = all[id];
             Assert.NotNull(reply);
             var r = reply.Value;
             Assert.Equal(id, r.NodeId);
@@ -70,7 +72,7 @@ public sealed class StatusTests
     public async Task AClientOfAnotherClusterGetsNoStatus()
     {
         await using var cluster = await LocalCluster.StartAsync(1);
-        Assert.Null(await StatusQuery.TryQueryAsync(cluster.Members[1], "other-cluster", TimeSpan.FromSeconds(2)));
+        Assert.Null(await QueryAsync(cluster, 1, "other-cluster"));
         Assert.NotNull(await QueryAsync(cluster, 1));
     }
 }

@@ -33,9 +33,14 @@ internal static class StatusCommand
     private static int Run(string configPath, bool json)
     {
         var config = ClusterConfig.Load(configPath);
-        var queries = config.Members.Select(m => StatusQuery.TryQueryAsync(m.EndPoint, config.ClusterId, s_timeout)).ToArray();
-        var replies = Task.WhenAll(queries).GetAwaiter().GetResult();
-        var rows = config.Members.Select((m, i) => new Row(m, replies[i])).ToList();
+        var options = new SubscriberOptions
+        {
+            ClusterId = config.ClusterId,
+            Members = config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
+            ConnectTimeout = s_timeout,
+        };
+        var replies = StatusQuery.QueryAllAsync(options).GetAwaiter().GetResult();
+        var rows = config.Members.Select(m => new Row(m, replies[(ushort)m.Id])).ToList();
         if (json) PrintJson(rows);
         else PrintTable(rows);
         return 0;
