@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using AtomicBcast.Client;
 using AtomicBcast.Node;
+using AtomicBcast.Wire;
 
 namespace AtomicBcast.Integration;
 
@@ -93,12 +94,16 @@ internal sealed class ProcessCluster : IAsyncDisposable
         _nodes[id].WaitForExit();
     }
 
-    /// <summary>The member whose fresh status file says it leads (0 if none).</summary>
-    public int Leader()
+    /// <summary>Member <paramref name="id"/>'s state over the wire, or null when it does not answer.</summary>
+    public Task<StatusReplyMessage?> StatusAsync(int id) =>
+        StatusQuery.TryQueryAsync(new SubscriberOptions { ClusterId = Config.ClusterId, Members = Members(), ConnectTimeout = TimeSpan.FromSeconds(1) },
+            (ushort)id);
+
+    /// <summary>The member that answers it leads (0 if none).</summary>
+    public async Task<int> LeaderAsync()
     {
         foreach (var m in Config.Members)
-            if (_nodes.TryGetValue(m.Id, out var p) && !p.HasExited && StatusFile.TryRead(m.DataDir) is { Role: "leader", Halted: false } s
-                && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - s.UpdatedUnixMs < 3000)
+            if (_nodes.TryGetValue(m.Id, out var p) && !p.HasExited && await StatusAsync(m.Id) is { Role: MemberRole.Leader, Halted: false })
                 return m.Id;
         return 0;
     }
@@ -108,10 +113,21 @@ internal sealed class ProcessCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + Guard;
         while (DateTime.UtcNow < deadline)
         {
-            if (Leader() is var id and > 0) return id;
+            if (await LeaderAsync() is var id and > 0) return id;
             await Task.Delay(50);
         }
         throw new TimeoutException("no leader (failure guard)");
+    }
+
+    /// <summary>Waits until member <paramref name="id"/> answers that it delivered everything below <paramref name="position"/>.</summary>
+    public async Task WaitForDeliveredAsync(int id, long position)
+    {
+        var deadline = DateTime.UtcNow + Guard;
+        while (await StatusAsync(id) is not { } s || s.NextPosition < position)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"member {id} did not deliver up to {position} (failure guard)");
+            await Task.Delay(50);
+        }
     }
 
     public PublisherOptions PublisherOptions() => new() { ClusterId = Config.ClusterId, Members = Members() };
@@ -129,8 +145,9 @@ internal sealed class ProcessCluster : IAsyncDisposable
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
     }
 
-    /// <summary>Reads a stream from <paramref name="from"/> until <paramref name="count"/> messages arrived (guarded).</summary>
-    public async Task<List<(long Position, string Text)>> ReadAsync(int preferred, long from, int count)
+    /// <summary>Reads a stream from <paramref name="from"/> until <paramref name="count"/> messages arrived (guarded);
+    /// with <paramref name="onlyPreferred"/>, checks the preferred member served it all (no switch, no reconnect).</summary>
+    public async Task<List<(long Position, string Text)>> ReadAsync(int preferred, long from, int count, bool onlyPreferred = false)
     {
         await using var subscriber = await Subscriber.ConnectAsync(SubscriberOptions(preferred));
         using var guard = new CancellationTokenSource(Guard);
@@ -140,6 +157,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
             received.Add((d.Position, Encoding.UTF8.GetString(d.Payload.Span)));
             if (received.Count == count) break;
         }
+        if (onlyPreferred) Assert.Equal((preferred, 0), (subscriber.CurrentMember, subscriber.Reconnects));
         return received;
     }
 }

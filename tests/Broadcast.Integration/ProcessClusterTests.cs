@@ -37,9 +37,11 @@ public sealed class ProcessClusterTests
         Assert.Equal(Enumerable.Range(count, 3).Select(p => p.ToString()), lines.Select(l => l[0]));
 
         Assert.Equal(count + 3, total);
+        // The restarted member serves from 0 itself: below the checkpoint it recovered from, out of its log.
+        await cluster.WaitForDeliveredAsync(leader, total);
         var streams = new List<List<(long Position, string Text)>>();
         foreach (var member in new[] { leader, leader % 3 + 1, (leader + 1) % 3 + 1 })
-            streams.Add(await cluster.ReadAsync(member, 0, total));
+            streams.Add(await cluster.ReadAsync(member, 0, total, onlyPreferred: true));
         foreach (var stream in streams)
         {
             Assert.Equal(Enumerable.Range(0, total).Select(p => (long)p), stream.Select(s => s.Position));
@@ -74,5 +76,42 @@ public sealed class ProcessClusterTests
         Assert.Contains("no member with id 7", error);
         (code, _, _) = await ProcessCluster.RunAsync("publish --bogus");
         Assert.Equal(2, code);
+    }
+
+    [Fact]
+    public async Task StatusAsksEveryMemberOverTheWireAndShowsAKilledOneUnreachable()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(3);
+        int leader = await cluster.WaitForLeaderAsync();
+        await using (var publisher = await Publisher.ConnectAsync(cluster.PublisherOptions()))
+            for (int i = 0; i < 5; i++) await publisher.PublishAsync(Encoding.UTF8.GetBytes($"s{i}")).WaitAsync(ProcessCluster.Guard);
+        foreach (var m in cluster.Config.Members) await cluster.WaitForDeliveredAsync(m.Id, 5);
+
+        var members = await StatusJsonAsync(cluster);
+        Assert.Equal([1, 2, 3], members.Select(m => (int)m["id"]!));
+        Assert.All(members, m => Assert.True((bool)m["reachable"]!));
+        Assert.Equal(leader, members.Single(m => (string?)m["role"] == "leader")["id"]!.GetValue<int>());
+        Assert.All(members, m => Assert.Equal(5, (long)m["deliveredPosition"]!));
+        Assert.All(members, m => Assert.True((long)m["logBytes"]! > 0));
+        Assert.All(members, m => Assert.Equal(cluster.Config.Member((int)m["id"]!).Address, (string?)m["address"]));
+
+        int follower = leader % 3 + 1;
+        cluster.Kill9(follower);
+        members = await StatusJsonAsync(cluster);
+        var killed = members.Single(m => (int)m["id"]! == follower);
+        Assert.False((bool)killed["reachable"]!);
+        Assert.Null(killed["role"]);
+        Assert.Equal(2, members.Count(m => (bool)m["reachable"]!));
+        var (code, table, error) = await ProcessCluster.RunAsync($"status --config {cluster.ConfigPath}");
+        Assert.True(code == 0, error);
+        var row = table.Split('\n').Single(l => l.StartsWith($"{follower} ", StringComparison.Ordinal));
+        Assert.Contains(" no ", row);
+    }
+
+    private static async Task<List<System.Text.Json.Nodes.JsonNode>> StatusJsonAsync(ProcessCluster cluster)
+    {
+        var (code, output, error) = await ProcessCluster.RunAsync($"status --config {cluster.ConfigPath} --json");
+        Assert.True(code == 0, error);
+        return System.Text.Json.Nodes.JsonNode.Parse(output)!["members"]!.AsArray().Select(m => m!).ToList();
     }
 }

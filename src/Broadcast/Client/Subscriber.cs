@@ -122,7 +122,7 @@ public sealed class Subscriber : IAsyncDisposable
         {
             while (floor is null && FrameCodec.TryReadFrame(ref buffer, out var frame))
             {
-                if (frame.Type == MessageType.Deliver) Decode(frame, next, into);
+                if (frame.Type == MessageType.Deliver) next = Math.Max(next, Decode(frame, next, into));
                 else if (frame.Type == MessageType.Error) floor = ReadFloor(MessageReader.ReadError(frame));
             }
         }
@@ -141,9 +141,12 @@ public sealed class Subscriber : IAsyncDisposable
         return long.TryParse(error.Text.AsSpan(at + 1), out long floor) ? floor : long.MaxValue;
     }
 
-    private static void Decode(in Frame frame, long next, List<Delivery> into)
+    /// <summary>Adds the delivery's messages at or after <paramref name="next"/>; returns the position after it. A delivery
+    /// that starts beyond <paramref name="next"/> would leave a gap: the member is broken, resume elsewhere.</summary>
+    private static long Decode(in Frame frame, long next, List<Delivery> into)
     {
         var header = MessageReader.ReadDeliver(frame, out var skippedBytes, out var batch);
+        if (header.FirstPosition > next) WireException.Throw($"delivery at position {header.FirstPosition} leaves a gap after {next}");
         Span<ushort> skipped = header.SkippedRunCount <= 256 ? stackalloc ushort[header.SkippedRunCount] : new ushort[header.SkippedRunCount];
         MessageReader.CopySkippedRuns(skippedBytes, skipped);
         using var opened = BatchReader.Open(batch);
@@ -165,6 +168,7 @@ public sealed class Subscriber : IAsyncDisposable
             }
             runIndex++;
         }
+        return position;
     }
 
     /// <summary>Nothing to release: connections live inside <see cref="ReadAllAsync"/>.</summary>

@@ -92,23 +92,12 @@ public sealed partial class Member
 
     private void DeliverInstance(long instance, ChosenValue value)
     {
-        var header = BatchCodec.Verify(value.Batch.Span);
         long firstPosition = _nextPosition;
         // Only a value carrying our ballot is our proposal (one ballot, one value per instance): a value a newer
         // leader chose for this instance, learned by fetch, must not answer the publishers of ours.
         bool ours = _role == Role.Leader && value.Ballot == _ballot;
-        _skippedRuns.Clear();
-        int runIndex = 0;
-        foreach (var run in BatchCodec.EnumerateRuns(value.Batch.Span))
-        {
-            var outcome = _producers.Apply(run, instance, out ulong expectedSeq);
-            long position = _nextPosition;
-            if (outcome == RunOutcome.Delivered) _nextPosition += run.Count;
-            else _skippedRuns.Add((ushort)runIndex);
-            if (ours) AckRun(instance, runIndex, run, outcome, position, expectedSeq);
-            runIndex++;
-        }
-        Invariant.Require(runIndex == header.RunCount, "batch run count disagrees with its runs");
+        var acks = new RunAcks(this, instance, ours);
+        _nextPosition = DeliveryFilter.Apply(_producers, instance, value.Batch.Span, firstPosition, _skippedRuns, ref acks);
         _next = instance + 1;
         _output.Deliver(new DeliverMessage(firstPosition, instance, _skippedRuns.Count == 0 ? [] : _skippedRuns.ToArray(), value.Batch));
         if (!value.Logged)
@@ -120,6 +109,15 @@ public sealed partial class Member
         if ((instance + 1) % _options.CheckpointEveryInstances == 0) WriteCheckpoint(instance);
         Trim(instance - _options.RetainedInstances);
         TrimAccepted(instance - _options.RetainedInstances + 1);
+    }
+
+    /// <summary>Acks our own proposal's runs as <see cref="DeliveryFilter"/> decides them.</summary>
+    private readonly struct RunAcks(Member member, long instance, bool ours) : DeliveryFilter.IRunObserver
+    {
+        public void Run(int runIndex, in RunHeader run, RunOutcome outcome, long position, ulong expectedSeq)
+        {
+            if (ours) member.AckRun(instance, runIndex, run, outcome, position, expectedSeq);
+        }
     }
 
     /// <summary>Checkpoint and producer expiry happen at fixed instance numbers, so every learner expires the same producers.</summary>

@@ -45,6 +45,12 @@ internal sealed class DeliveryRing
         get { lock (_gate) return _endPosition; }
     }
 
+    /// <summary>Batch bytes held (at most bytesMax, or the one newest delivery).</summary>
+    public long RetainedBytes
+    {
+        get { lock (_gate) return _bytes; }
+    }
+
     private int Count => _entries.Count - _head;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

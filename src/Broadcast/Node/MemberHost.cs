@@ -64,6 +64,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         var consensus = new ConsensusOptions { NodeId = _self, Members = members };
         if (options.ConfigureConsensus is { } configure) consensus = configure(consensus);
         _checkpointEvery = consensus.CheckpointEveryInstances;
+        _producerIdleMax = consensus.ProducerIdleInstancesMax;
         var recovered = ConsensusLog.Recover(log, consensus.RetainedInstances);
         _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
         _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
@@ -176,7 +177,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    /// <summary>Writes <see cref="StatusFile"/> about once a second (and once more at stop) for <c>abcast status</c>.</summary>
+    /// <summary>Writes <see cref="StatusFile"/> about once a second (and once more at stop) for same-host tools.</summary>
     private async Task WriteStatusAsync()
     {
         while (true)

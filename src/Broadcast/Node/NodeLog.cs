@@ -25,4 +25,7 @@ internal static partial class NodeLog
 
     [LoggerMessage(5006, LogLevel.Information, "subscriber {Remote} asked for position {Position} below the earliest retained {Floor}")]
     public static partial void BelowFloor(ILogger logger, string remote, long position, long floor);
+
+    [LoggerMessage(5007, LogLevel.Warning, "member {NodeId} cannot serve part of its delivered stream from its log: {Problem}")]
+    public static partial void HistoryInconsistent(ILogger logger, ushort nodeId, string problem);
 }

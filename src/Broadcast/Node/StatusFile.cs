@@ -4,8 +4,9 @@ using System.Text.Json.Serialization;
 namespace AtomicBcast.Node;
 
 /// <summary>
-/// A member's status as written to <c>DATA_DIR/status.json</c> about once a second, for <c>abcast status</c> on the
-/// same host. (There is no status message on the wire yet; this is the local stand-in.)
+/// A member's status as written to <c>DATA_DIR/status.json</c> about once a second. <c>abcast status</c> asks the members
+/// over the wire (<see cref="Wire.StatusReplyMessage"/>); this file stays for tools on the same host that must read a
+/// member's last state even when it cannot answer (tools/chaos reads it while it freezes and kills members).
 /// </summary>
 /// <param name="Id">Member id.</param>
 /// <param name="Role">follower, precandidate, candidate or leader (lower case).</param>

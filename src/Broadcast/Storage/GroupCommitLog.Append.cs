@@ -172,11 +172,13 @@ public sealed partial class GroupCommitLog
                 break;
             case RecordType.Accept:
                 if (first < _floor) break;
+                NoteOutranked(first, second);
                 _index.Set(first, address, second);
                 segment.NoteAccept(first);
                 break;
             case RecordType.Checkpoint:
                 _checkpointAddress = address;
+                NoteCheckpoint(first, second, address);
                 break;
             case RecordType.Trim:
                 if (second > _promised.Value) _promised = new Ballot(second);

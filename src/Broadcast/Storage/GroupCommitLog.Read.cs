@@ -32,19 +32,7 @@ public sealed partial class GroupCommitLog
     {
         batch = null;
         if (!TryGetAccept(instance, out ballot, out var address) || address >= DurableUntil) return false;
-        Span<byte> head = stackalloc byte[LogFormat.AcceptFixedLength];
-        var file = ReadHead(address.Value, instance, head, RecordType.Accept, out int length);
-        var buffer = BatchBuffer.Rent(length - LogFormat.AcceptFixedLength);
-        try
-        {
-            ReadBody(file, address.Value, instance, head, buffer.WritableSpan);
-        }
-        catch
-        {
-            buffer.Release();
-            throw;
-        }
-        batch = buffer;
+        batch = ReadAcceptBatch(address, instance);
         return true;
     }
 

@@ -70,6 +70,7 @@ public sealed partial class GroupCommitLog
         {
             for (int i = 0; i < count; i++) doomed.Add(_segments[i]);
             _segments.RemoveRange(0, count);
+            ForgetHistoryBefore((ulong)(_segments[0].Index * _segmentBytes), _floor);
         }
         foreach (var segment in doomed)
         {

@@ -24,6 +24,9 @@ namespace AtomicBcast.Wire;
 /// PublishAck    producerId u64 | firstSeq u64 | count i32 | status u8 | position i64 | expectedSeq u64 | leaderId u16 = 39
 /// Subscribe     fromPosition i64                                                           = 8
 /// Deliver       firstPosition i64 | instance i64 | skippedCount u32 | skipped u16 x n | batch = 20 + 2n + batch
+/// StatusRequest (empty)                                                                    = 0
+/// StatusReply   nodeId u16 | role u8 | halted u8 (0/1) | leaderId u16 | promised u64 | nextInstance i64 |
+///               chosenUpTo i64 | nextPosition i64 | logBytes i64 | acceptedFloor i64 | earliestPosition i64 = 62
 /// </code>
 /// A batch is always a whole batch (BatchFormat), its header and CRC checked by the reader.
 /// </summary>
@@ -46,6 +49,8 @@ public static class MessageLayout
     public const int PublishAckBytes = 39;
     public const int SubscribeBytes = 8;
     public const int DeliverFixedBytes = 20;
+    public const int StatusRequestBytes = 0;
+    public const int StatusReplyBytes = 62;
 
     /// <summary>Largest body a frame may carry (type and flags take 2 of Limits.FrameBytesMax).</summary>
     public const int BodyBytesMax = Limits.FrameBytesMax - 2;

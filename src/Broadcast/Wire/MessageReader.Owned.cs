@@ -62,6 +62,8 @@ public static partial class MessageReader
         MessageType.PublishAck => ReadPublishAck(frame),
         MessageType.Subscribe => ReadSubscribe(frame),
         MessageType.Deliver => ReadDeliverMessage(frame),
+        MessageType.StatusRequest => ReadStatusRequest(frame),
+        MessageType.StatusReply => ReadStatusReply(frame),
         _ => throw new WireException($"unknown frame type {(byte)frame.Type}"),
     };
 }

@@ -26,6 +26,10 @@ public enum MessageType : byte
     PublishAck = 31,
     Subscribe = 32,
     Deliver = 33,
+
+    // Client <-> member: status (a read-only client's first frame instead of Subscribe)
+    StatusRequest = 34,
+    StatusReply = 35,
 }
 
 /// <summary>What the peer on the other side of a connection is; named in its hello.</summary>

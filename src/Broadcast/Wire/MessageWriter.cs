@@ -155,6 +155,8 @@ public static partial class MessageWriter
             case PublishAckMessage m: Write(writer, m); break;
             case SubscribeMessage m: Write(writer, m); break;
             case DeliverMessage m: Write(writer, m); break;
+            case StatusRequestMessage m: Write(writer, m); break;
+            case StatusReplyMessage m: Write(writer, m); break;
             default: throw new ArgumentException($"not a message: {message.GetType()}", nameof(message));
         }
     }

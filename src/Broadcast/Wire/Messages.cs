@@ -83,3 +83,30 @@ public readonly record struct SubscribeMessage(long FromPosition);
 /// <summary>One delivered batch: its messages take positions FirstPosition, FirstPosition + 1, ...; runs whose index is in
 /// SkippedRuns were dropped by the exactly-once rule and take no position.</summary>
 public readonly record struct DeliverMessage(long FirstPosition, long Instance, ushort[] SkippedRuns, BatchBuffer Batch);
+
+/// <summary>"What is your state?" A subscriber-kind connection may send it instead of Subscribe, as often as it likes.</summary>
+public readonly record struct StatusRequestMessage;
+
+/// <summary>The role a member plays, as its status reports it.</summary>
+public enum MemberRole : byte
+{
+    Follower = 0,
+    PreCandidate = 1,
+    Candidate = 2,
+    Leader = 3,
+}
+
+/// <summary>A member's state, from its latest snapshot (refreshed every loop tick).</summary>
+/// <param name="NodeId">The member.</param>
+/// <param name="Role">Its role.</param>
+/// <param name="Halted">It halted (log failure, corrupt log, broken invariant) and stops serving.</param>
+/// <param name="LeaderId">The member it believes leads (0: none known).</param>
+/// <param name="Promised">Its highest promised ballot.</param>
+/// <param name="NextInstance">The next instance its learner delivers.</param>
+/// <param name="ChosenUpTo">Highest instance it knows chosen (-1: none).</param>
+/// <param name="NextPosition">The position its next delivered message takes (every position below is delivered).</param>
+/// <param name="LogBytes">Bytes its log has written.</param>
+/// <param name="AcceptedFloor">Its acceptor holds every accept from this instance up.</param>
+/// <param name="EarliestPosition">The earliest position a subscriber can start from on it.</param>
+public readonly record struct StatusReplyMessage(ushort NodeId, MemberRole Role, bool Halted, ushort LeaderId, Ballot Promised,
+    long NextInstance, long ChosenUpTo, long NextPosition, long LogBytes, long AcceptedFloor, long EarliestPosition);

@@ -137,23 +137,6 @@ public sealed class ClusterTests
     }
 
     [Fact]
-    public async Task ASubscriberBelowEveryMembersRetentionGetsAClearException()
-    {
-        // Retention of one byte: each member keeps only its newest delivery in memory.
-        await using var cluster = await LocalCluster.StartAsync(3, retentionBytes: 1);
-        await using var publisher = await Publisher.ConnectAsync(cluster.PublisherOptions());
-        for (int i = 0; i < 20; i++) await publisher.PublishAsync(Encoding.UTF8.GetBytes($"m{i}")).WaitAsync(Guard);
-        await LocalCluster.WaitUntilAsync(() => cluster.Hosts.Values.All(h => h.Status.NextPosition == 20), Guard, "members did not deliver");
-        await using var subscriber = await Subscriber.ConnectAsync(cluster.SubscriberOptions(1));
-        var e = await Assert.ThrowsAsync<BelowRetentionFloorException>(async () =>
-        {
-            await foreach (var _ in subscriber.ReadAllAsync(0).WithCancellation(new CancellationTokenSource(Guard).Token)) { }
-        });
-        Assert.Equal(0, e.Position);
-        Assert.InRange(e.EarliestRetainedPosition, 1, 19);
-    }
-
-    [Fact]
     public async Task AFailedFsyncHaltsTheMemberAndTheOthersKeepServing()
     {
         var device = new AtomicBcast.Storage.Devices.SimulatedLogDevice("m2");

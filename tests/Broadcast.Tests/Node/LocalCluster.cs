@@ -24,24 +24,44 @@ internal sealed class LocalCluster : IAsyncDisposable
     public const string ClusterId = "it";
 
     public static async Task<LocalCluster> StartAsync(int count, long retentionBytes = 256L << 20,
-        Dictionary<ushort, AtomicBcast.Storage.Devices.ILogDevice>? devices = null)
+        Dictionary<ushort, AtomicBcast.Storage.Devices.ILogDevice>? devices = null, Action<Tuning>? tune = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "abcast-test-" + Guid.NewGuid().ToString("N"));
         var members = Enumerable.Range(1, count).ToDictionary(i => (ushort)i, _ => new IPEndPoint(IPAddress.Loopback, FreePort()));
         var cluster = new LocalCluster(root, members, retentionBytes);
+        tune?.Invoke(cluster.Settings);
         foreach (var id in members.Keys) await cluster.StartMemberAsync(id, devices?.GetValueOrDefault(id));
         return cluster;
     }
 
+    /// <summary>Node settings for the members this cluster starts (null: the node's default).</summary>
+    public sealed class Tuning
+    {
+        public Dictionary<ushort, long> RetentionBytes { get; } = new();
+        public Func<AtomicBcast.Consensus.ConsensusOptions, AtomicBcast.Consensus.ConsensusOptions>? Consensus { get; set; }
+        public long? SegmentBytes { get; set; }
+        public long? LogRetainBytes { get; set; }
+        public int? TrimIntervalMs { get; set; }
+    }
+
+    public Tuning Settings { get; } = new();
+
     public HashSet<ushort> ExpectedHalts { get; } = new();
 
-    public async Task StartMemberAsync(ushort id, AtomicBcast.Storage.Devices.ILogDevice? device = null) =>
+    public async Task StartMemberAsync(ushort id, AtomicBcast.Storage.Devices.ILogDevice? device = null)
+    {
+        var defaults = new NodeOptions { ClusterId = ClusterId, NodeId = id, Members = Members, DataDirectory = "" };
         Hosts[id] = await MemberHost.StartAsync(new NodeOptions
         {
             LogDevice = device,
             ClusterId = ClusterId, NodeId = id, Members = Members, DataDirectory = Path.Combine(_root, id.ToString()),
-            SubscriberRetentionBytes = _retentionBytes,
+            SubscriberRetentionBytes = Settings.RetentionBytes.GetValueOrDefault(id, _retentionBytes),
+            ConfigureConsensus = Settings.Consensus,
+            SegmentBytes = Settings.SegmentBytes ?? defaults.SegmentBytes,
+            LogRetainBytes = Settings.LogRetainBytes ?? defaults.LogRetainBytes,
+            TrimIntervalMs = Settings.TrimIntervalMs ?? defaults.TrimIntervalMs,
         });
+    }
 
     public static int FreePort()
     {

@@ -13,6 +13,7 @@ namespace AtomicBcast.Tests.Security;
 /// A running member under a flood of connections, slowloris hellos, oversized frames (before and after a valid hello)
 /// and random bytes: a legitimate publisher keeps committing, memory stays bounded, nothing is logged as an error.
 /// </summary>
+[Collection(MemoryMeasurementCollection.Name)]
 public class HostileTrafficTests
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);

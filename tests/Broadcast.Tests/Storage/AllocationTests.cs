@@ -3,6 +3,7 @@ using AtomicBcast.Storage.Devices;
 
 namespace AtomicBcast.Tests.Storage;
 
+[Collection(MemoryMeasurementCollection.Name)]
 public class AllocationTests
 {
     /// <summary>

@@ -7,6 +7,7 @@ namespace AtomicBcast.Tests.Wire;
 
 /// <summary>The Checkpoint frame (learner state transfer): its layout, and every field a correct sender never writes rejected
 /// before anything is allocated in proportion to it.</summary>
+[Collection(MemoryMeasurementCollection.Name)]
 public class CheckpointFrameTests
 {
     private static readonly CheckpointMessage s_sample = new(63, 500, [new(5, 9, 60), new(8, 2, 3)]);

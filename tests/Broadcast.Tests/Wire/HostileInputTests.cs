@@ -5,6 +5,7 @@ using static AtomicBcast.Tests.Wire.WireTestKit;
 
 namespace AtomicBcast.Tests.Wire;
 
+[Collection(MemoryMeasurementCollection.Name)]
 public class HostileInputTests
 {
     [Fact]

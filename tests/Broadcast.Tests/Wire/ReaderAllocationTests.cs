@@ -5,6 +5,7 @@ using static AtomicBcast.Tests.Wire.WireTestKit;
 namespace AtomicBcast.Tests.Wire;
 
 /// <summary>The in-place readers of the hot path allocate nothing, on single- and multi-segment input alike.</summary>
+[Collection(MemoryMeasurementCollection.Name)]
 public class ReaderAllocationTests
 {
     [Fact]

@@ -104,9 +104,12 @@ internal static class WireGen
         (p, f, c, s, pos, e, l) => (object)new PublishAckMessage(p, f, c, s, pos, e, l));
     private static readonly Gen<object> s_subscribe = Gen.Long.Select(p => (object)new SubscribeMessage(p));
     private static readonly Gen<object> s_deliver = Gen.Select(Gen.Long, s_instance, Batch, Gen.Int, BuildDeliver);
+    private static readonly Gen<object> s_statusRequest = Gen.Const((object)new StatusRequestMessage());
+    private static readonly Gen<object> s_statusReply = Gen.Select(Gen.UShort, Gen.OneOf(Enum.GetValues<MemberRole>()), Gen.Bool, Gen.UShort,
+        s_ballot, Gen.Long.Array[6], (n, r, h, l, b, v) => (object)new StatusReplyMessage(n, r, h, l, b, v[0], v[1], v[2], v[3], v[4], v[5]));
 
     public static readonly Gen<object> Message = Gen.OneOf(s_hello, s_error, s_preVote, s_preVoteReply, s_prepare, s_promise, s_accept,
-        s_accepted, s_rejected, s_heartbeat, s_fetch, s_fetchReply, s_checkpoint, s_publish, s_publishAck, s_subscribe, s_deliver);
+        s_accepted, s_rejected, s_heartbeat, s_fetch, s_fetchReply, s_checkpoint, s_publish, s_publishAck, s_subscribe, s_deliver, s_statusRequest, s_statusReply);
 
     public static readonly Gen<(object, uint)> MessageAndCut = Gen.Select(Message, Gen.UInt);
 

@@ -1,19 +1,20 @@
 using System.CommandLine;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AtomicBcast.Client;
 using AtomicBcast.Node;
+using AtomicBcast.Wire;
 
 namespace AtomicBcast.Cli.Commands;
 
 /// <summary>
 /// <c>abcast status --config FILE [--json]</c>: per member: address, reachable, role, ballot, commit instance, delivered
-/// position, log size, lag. Reachable is a TCP connect to the member's address; the rest comes from the status file
-/// each member writes in its data directory (so it needs the data directories on this host), shown only when fresh.
+/// position, log size, lag. Every member is asked over the wire (a status request on its one address) at once, with a
+/// short timeout; a member that does not answer in time is shown unreachable, with no state.
 /// </summary>
 internal static class StatusCommand
 {
-    private static readonly TimeSpan s_fresh = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(1);
 
     public static Command Create()
     {
@@ -24,49 +25,48 @@ internal static class StatusCommand
         return command;
     }
 
-    private sealed record Row(MemberConfig Member, bool Reachable, StatusFile? Status);
+    private sealed record Row(MemberConfig Member, StatusReplyMessage? Status)
+    {
+        public bool Reachable => Status is not null;
+    }
 
     private static int Run(string configPath, bool json)
     {
         var config = ClusterConfig.Load(configPath);
-        var rows = config.Members.AsParallel().AsOrdered().Select(m => new Row(m, IsReachable(m), Fresh(StatusFile.TryRead(m.DataDir)))).ToList();
+        var options = new SubscriberOptions
+        {
+            ClusterId = config.ClusterId,
+            Members = config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
+            ConnectTimeout = s_timeout,
+        };
+        var replies = StatusQuery.QueryAllAsync(options).GetAwaiter().GetResult();
+        var rows = config.Members.Select(m => new Row(m, replies[(ushort)m.Id])).ToList();
         if (json) PrintJson(rows);
         else PrintTable(rows);
         return 0;
     }
 
-    private static StatusFile? Fresh(StatusFile? status) =>
-        status is not null && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - status.UpdatedUnixMs <= s_fresh.TotalMilliseconds ? status : null;
-
-    private static bool IsReachable(MemberConfig member)
-    {
-        using var client = new TcpClient();
-        try
-        {
-            return client.ConnectAsync(member.EndPoint).Wait(TimeSpan.FromSeconds(1));
-        }
-        catch (AggregateException)
-        {
-            return false;
-        }
-    }
+    private static string RoleName(MemberRole role) => role.ToString().ToLowerInvariant();
 
     private static void PrintJson(List<Row> rows)
     {
         var members = new JsonArray();
         foreach (var row in rows)
         {
-            var s = row.Reachable ? row.Status : null;
+            var s = row.Status;
             members.Add(new JsonObject
             {
                 ["id"] = row.Member.Id,
                 ["address"] = row.Member.Address,
                 ["reachable"] = row.Reachable,
-                ["role"] = s?.Role,
-                ["ballot"] = s?.Ballot,
-                ["commitInstance"] = s?.CommitInstance,
-                ["deliveredPosition"] = s?.DeliveredPosition,
+                ["role"] = s is { } r ? RoleName(r.Role) : null,
+                ["ballot"] = s?.Promised.Value,
+                ["commitInstance"] = s?.ChosenUpTo,
+                ["deliveredPosition"] = s?.NextPosition,
                 ["logBytes"] = s?.LogBytes,
+                ["leaderId"] = s?.LeaderId,
+                ["halted"] = s?.Halted,
+                ["earliestPosition"] = s?.EarliestPosition,
             });
         }
         Console.WriteLine(new JsonObject { ["members"] = members }.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
@@ -74,16 +74,19 @@ internal static class StatusCommand
 
     private static void PrintTable(List<Row> rows)
     {
-        long head = rows.Where(r => r.Reachable && r.Status is not null).Select(r => r.Status!.DeliveredPosition).DefaultIfEmpty(0).Max();
+        long head = rows.Where(r => r.Reachable).Select(r => r.Status!.Value.NextPosition).DefaultIfEmpty(0).Max();
         string Format(params object[] cells) => string.Format("{0,-4} {1,-21} {2,-9} {3,-12} {4,-14} {5,15} {6,18} {7,14} {8,10}", cells);
         Console.WriteLine(Format("ID", "ADDRESS", "REACHABLE", "ROLE", "BALLOT", "COMMIT", "DELIVERED", "LOG BYTES", "LAG"));
         foreach (var row in rows)
         {
-            var s = row.Reachable ? row.Status : null;
-            string ballot = s is null ? "-" : $"{s.Ballot >> 16}.{s.Ballot & 0xFFFF}";
-            Console.WriteLine(Format(row.Member.Id, row.Member.Address, row.Reachable ? "yes" : "no", s?.Role ?? "-", ballot,
-                s?.CommitInstance.ToString() ?? "-", s?.DeliveredPosition.ToString() ?? "-", s?.LogBytes.ToString() ?? "-",
-                s is null ? "-" : (head - s.DeliveredPosition).ToString()));
+            if (row.Status is not { } s)
+            {
+                Console.WriteLine(Format(row.Member.Id, row.Member.Address, "no", "-", "-", "-", "-", "-", "-"));
+                continue;
+            }
+            string ballot = $"{s.Promised.Round}.{s.Promised.NodeId}";
+            Console.WriteLine(Format(row.Member.Id, row.Member.Address, "yes", RoleName(s.Role), ballot, s.ChosenUpTo, s.NextPosition,
+                s.LogBytes, head - s.NextPosition));
         }
     }
 }

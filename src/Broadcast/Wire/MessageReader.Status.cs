@@ -1,0 +1,23 @@
+using static AtomicBcast.Wire.Body;
+
+namespace AtomicBcast.Wire;
+
+// Status: a request with no body, a reply of fixed size (layouts in MessageLayout).
+public static partial class MessageReader
+{
+    public static StatusRequestMessage ReadStatusRequest(in Frame frame)
+    {
+        Exact(frame, MessageType.StatusRequest, []);
+        return default;
+    }
+
+    public static StatusReplyMessage ReadStatusReply(in Frame frame)
+    {
+        var b = Exact(frame, MessageType.StatusReply, stackalloc byte[MessageLayout.StatusReplyBytes]);
+        var role = (MemberRole)b[2];
+        if (!Enum.IsDefined(role)) WireException.Throw($"unknown member role {b[2]}");
+        if (b[3] > 1) WireException.Throw($"status halted flag {b[3]} is not 0 or 1");
+        return new StatusReplyMessage(U16(b, 0), role, b[3] == 1, U16(b, 4), new Ballot(U64(b, 6)), I64(b, 14), I64(b, 22),
+            I64(b, 30), I64(b, 38), I64(b, 46), I64(b, 54));
+    }
+}

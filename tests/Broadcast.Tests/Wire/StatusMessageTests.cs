@@ -1,0 +1,61 @@
+using AtomicBcast.Wire;
+using static AtomicBcast.Tests.Wire.HostileKit;
+using static AtomicBcast.Tests.Wire.WireTestKit;
+
+namespace AtomicBcast.Tests.Wire;
+
+/// <summary>StatusRequest / StatusReply: the documented layout and what a hostile peer could send instead.</summary>
+public class StatusMessageTests
+{
+    private static readonly StatusReplyMessage s_reply =
+        new(2, MemberRole.Follower, false, 1, Ballot.Create(5, 1), 300, 299, 4000, 1 << 20, 280, 100);
+
+    [Fact]
+    public void RequestIsABareHeaderAndReplyHasTheDocumentedLayout()
+    {
+        Assert.Equal([2, 0, 0, 0, (byte)MessageType.StatusRequest, 0], Encode(new StatusRequestMessage()));
+        var bytes = Encode(s_reply);
+        Assert.Equal(6 + MessageLayout.StatusReplyBytes, bytes.Length);
+        Assert.Equal((byte)MessageType.StatusReply, bytes[4]);
+        Assert.Equal([2, 0, (byte)MemberRole.Follower, 0, 1, 0], bytes[6..12]);
+        Assert.Equal(Ballot.Create(5, 1).Value, BitConverter.ToUInt64(bytes, 12));
+        Assert.Equal(100, BitConverter.ToInt64(bytes, 6 + 54));
+        Assert.Equal(s_reply, (StatusReplyMessage)DecodeOne(bytes));
+    }
+
+    [Fact]
+    public void AnUnknownRoleOrHaltedFlagIsRejected()
+    {
+        var bytes = Encode(s_reply);
+        for (int role = 0; role < 256; role++)
+        {
+            bytes[6 + 2] = (byte)role;
+            Assert.Equal(Enum.IsDefined((MemberRole)role) ? Outcome.Parsed : Outcome.Rejected, Feed(bytes));
+        }
+        bytes[6 + 2] = 0;
+        for (int halted = 0; halted < 256; halted++)
+        {
+            bytes[6 + 3] = (byte)halted;
+            Assert.Equal(halted <= 1 ? Outcome.Parsed : Outcome.Rejected, Feed(bytes));
+        }
+    }
+
+    [Fact]
+    public void ABodyOfAnyOtherLengthIsRejected()
+    {
+        var request = Encode(new StatusRequestMessage());
+        Assert.Equal(Outcome.Rejected, Feed(WithBody(request, 1)));
+        var reply = Encode(s_reply);
+        Assert.Equal(Outcome.Rejected, Feed(WithBody(reply, reply.Length - 6 + 1)));
+        Assert.Equal(Outcome.Rejected, Feed(WithBody(reply, reply.Length - 6 - 1)));
+    }
+
+    /// <summary>The frame with its body cut or zero-extended to <paramref name="bodyBytes"/> and its length field to match.</summary>
+    private static byte[] WithBody(byte[] frame, int bodyBytes)
+    {
+        var bytes = new byte[6 + bodyBytes];
+        frame.AsSpan(0, Math.Min(frame.Length, bytes.Length)).CopyTo(bytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)bodyBytes + 2);
+        return bytes;
+    }
+}
