@@ -18,12 +18,26 @@ internal static class BenchRunner
     public static async Task<BenchReport> RunAsync(BenchOptions options, TextWriter progress, CancellationToken stop)
     {
         int pending = Math.Max(options.Window, 65536);
-        if (!options.Embedded) return await LoadAsync(options, BenchTarget.Of(ClusterConfig.Load(options.ConfigPath!), pending), progress, stop);
+        int runs = WindowRuns(options);
+        if (!options.Embedded) return await LoadAsync(options, BenchTarget.Of(ClusterConfig.Load(options.ConfigPath!), pending, runs), progress, stop);
         var durability = options.NoSync ? DurabilityMode.UnsafeNoSync : DurabilityMode.Sync;
         await using var cluster = await EmbeddedCluster.StartAsync("bench", 3, durability, stop);
         progress.WriteLine($"embedded cluster: 3 members on {string.Join(", ", cluster.Members.Values)}, sync {(options.NoSync ? "off" : "on")}, "
             + $"data in {cluster.Root} (removed at exit)");
-        return await LoadAsync(options, BenchTarget.Of(cluster, !options.NoSync, pending), progress, stop);
+        return await LoadAsync(options, BenchTarget.Of(cluster, !options.NoSync, pending, runs), progress, stop);
+    }
+
+    /// <summary>
+    /// The publisher's run window, so that --window messages can really be in flight: its default of 16 runs of at most
+    /// 256 KiB caps a publisher at 4 MiB in flight, which limited 8 KiB messages to a few hundred in flight whatever the
+    /// window. Twice the runs the window's bytes need (runs are not always full), at least the default.
+    /// </summary>
+    private static int WindowRuns(BenchOptions options)
+    {
+        var defaults = new PublisherOptions { ClusterId = "-", Members = new Dictionary<ushort, System.Net.IPEndPoint>() };
+        long runsForBytes = (long)options.Window * options.Size / defaults.RunBytesMax + 1;
+        long runsForCount = options.Window / defaults.RunMessagesMax + 1;
+        return (int)Math.Clamp(2 * Math.Max(runsForBytes, runsForCount), defaults.WindowRuns, 4096);
     }
 
     private static async Task<BenchReport> LoadAsync(BenchOptions options, BenchTarget target, TextWriter progress, CancellationToken stop)

@@ -56,8 +56,8 @@ internal sealed class EmbeddedCluster : IAsyncDisposable
         return cluster;
     }
 
-    public PublisherOptions PublisherOptions(int pendingMessagesMax = 65536) =>
-        new() { ClusterId = ClusterId, Members = Members, PendingMessagesMax = pendingMessagesMax };
+    public PublisherOptions PublisherOptions(int pendingMessagesMax = 65536, int windowRuns = 16) =>
+        new() { ClusterId = ClusterId, Members = Members, PendingMessagesMax = pendingMessagesMax, WindowRuns = windowRuns };
 
     public SubscriberOptions SubscriberOptions(ushort preferred) => new() { ClusterId = ClusterId, Members = Members, PreferredMember = preferred };
 

@@ -34,8 +34,9 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
                 else if (!_inFlight.Peek().Ack.IsCompleted)
                 {
                     Task oldest = _inFlight.Peek().Ack;
-                    if (rate is null || _inFlight.Count >= window) await oldest.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    else await Task.WhenAny(oldest, Task.Delay(DelayMs(nextDue), stop)).ConfigureAwait(false);
+                    // Never past the window's end: a stalled cluster must not keep the run from ending.
+                    long until = rate is null || _inFlight.Count >= window ? shared.MeasureEnd : Math.Min(nextDue, shared.MeasureEnd);
+                    await Task.WhenAny(oldest, Task.Delay(DelayMs(until), stop)).ConfigureAwait(false);
                 }
                 Settle();
             }
