@@ -18,11 +18,21 @@ def load(directory):
     return runs
 
 
+def order(name):
+    """closed-64, closed-1024, closed-8192, one-in-flight, then the sweep by its percentage."""
+    parts = name.split("-")
+    if name.startswith("closed-"):
+        return (0, int(parts[-1]))
+    if name.startswith("one-"):
+        return (1, 0)
+    return (2, int(parts[-1]) if parts[-1].isdigit() else 0)
+
+
 def table(runs):
     rows = ["| run | size | window | offered msgs/s | delivered msgs/s | MB/s | ack p50 / p99 / p99.9 / max ms "
             "| delivery p50 / p99 ms | bench CPU s | bench GC 0/1/2 | members' CPU s |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name, r in runs.items():
+    for name, r in sorted(runs.items(), key=lambda kv: order(kv[0])):
         if "messagesPerSecond" not in r:
             continue
         a, d, g = r["ackLatencyMs"], r["deliveryLatencyMs"], r["gcCount"]
