@@ -22,6 +22,7 @@ public static class Program
             SubscribeCommand.Create(),
             StatusCommand.Create(),
             DemoCommand.Create(),
+            BenchCommand.Create(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -42,6 +42,7 @@ public sealed class Publisher : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _dispose = new();
     private Pending? _carry;
+    private int _wakeRequested;                       // 1: a wake is pending for the send loop (see Wake)
     private ulong _nextSeq = 1;
     private ushort _target;
     private ushort? _redirect;                        // guarded by _inFlight: reconnect to this member
@@ -81,15 +82,34 @@ public sealed class Publisher : IAsyncDisposable
     /// (<see cref="PositionUnknown"/> in the rare retry case described there). The payload is copied.
     /// Cancelling stops the wait only: a message already handed over may still be published.
     /// </summary>
-    public async Task<long> PublishAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public Task<long> PublishAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         if (payload.Length > Limits.MessageBytesMax)
-            throw new ArgumentException($"message of {payload.Length} bytes exceeds the limit of {Limits.MessageBytesMax}", nameof(payload));
-        ObjectDisposedException.ThrowIf(_dispose.IsCancellationRequested, this);
+            return Task.FromException<long>(new ArgumentException(
+                $"message of {payload.Length} bytes exceeds the limit of {Limits.MessageBytesMax}", nameof(payload)));
+        if (_dispose.IsCancellationRequested) return Task.FromException<long>(new ObjectDisposedException(nameof(Publisher)));
         var pending = new Pending(payload.ToArray());
+        // Fast path, no async state machine: the message is queued at once, the caller awaits its completion directly.
+        if (!_pending.Writer.TryWrite(pending)) return QueueAsync(pending, cancellationToken);
+        Wake();
+        return cancellationToken.CanBeCanceled ? pending.Done.Task.WaitAsync(cancellationToken) : pending.Done.Task;
+    }
+
+    /// <summary>The queue is full: waits for room (cancellable), then for the acknowledgement.</summary>
+    private async Task<long> QueueAsync(Pending pending, CancellationToken cancellationToken)
+    {
         await _pending.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-        _wake.Release();
+        Wake();
         return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Wakes the send loop once per batch of calls, not once per message: the loop clears <see cref="_wakeRequested"/>
+    /// before it takes pending messages, so a message queued after that either is taken or wakes the loop again.
+    /// </summary>
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0) _wake.Release();
     }
 
     private long NowMs => Environment.TickCount64;
@@ -154,6 +174,8 @@ public sealed class Publisher : IAsyncDisposable
                     lock (_inFlight) _redirect = _connector.Next(_target);
                     break;
                 }
+                Volatile.Write(ref _wakeRequested, 0);
+                Interlocked.MemoryBarrier(); // the clear is visible before FillWindow reads the queue (pairs with Wake)
                 if (FillWindow(connection) > 0 && (await connection.Output.FlushAsync(stop).ConfigureAwait(false)).IsCompleted) break;
                 await _wake.WaitAsync(20, stop).ConfigureAwait(false);
             }

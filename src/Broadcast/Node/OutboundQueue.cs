@@ -32,6 +32,15 @@ internal sealed class OutboundQueue
 
     public void Complete() => _channel.Writer.TryComplete();
 
+    /// <summary>Bytes written to the pipe before a flush within one drain (the pipe's pause threshold is 1 MiB by default).</summary>
+    private const long FlushEveryBytes = 1 << 20;
+
+    /// <summary>Messages written before a flush when the writer cannot report its unflushed bytes.</summary>
+    private const int FlushEveryMessages = 256;
+
+    private static bool FlushDue(System.IO.Pipelines.PipeWriter output, ref int unflushed) =>
+        output.CanGetUnflushedBytes ? output.UnflushedBytes >= FlushEveryBytes : ++unflushed >= FlushEveryMessages;
+
     /// <summary>Writes queued messages to <paramref name="connection"/> until the queue completes or the connection ends.</summary>
     public async Task DrainAsync(IConnection connection, CancellationToken cancellationToken)
     {
@@ -40,6 +49,7 @@ internal sealed class OutboundQueue
         {
             while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
+                int unflushed = 0;
                 while (reader.TryRead(out var message))
                 {
                     try
@@ -49,6 +59,14 @@ internal sealed class OutboundQueue
                     finally
                     {
                         OwnedFrames.Release(message);
+                    }
+                    // The pipe applies its pause threshold only at a flush: writing a long queue (say 16,384 retransmitted
+                    // 1 MiB accepts to a follower that fell behind) and flushing once would copy all of it into pipe memory
+                    // first. Flushing at a byte budget keeps the queue's batches as references and lets the flush wait.
+                    if (FlushDue(connection.Output, ref unflushed))
+                    {
+                        unflushed = 0;
+                        if ((await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
                     }
                 }
                 var flush = await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using AtomicBcast.Cli.Bench;
 using AtomicBcast.Client;
 using AtomicBcast.Node;
+using AtomicBcast.Storage;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -32,15 +33,7 @@ internal static class DemoCommand
         if (seconds is < 1 or > 3600 || size is < 8 or > 1 << 20 || publisherCount is < 1 or > 64)
             throw new ConfigException("--seconds 1..3600, --size 8..1048576, --publishers 1..64");
         using var signal = CliSupport.OnStopSignal();
-        var root = Path.Combine(Path.GetTempPath(), "abcast-demo-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            return RunAsync(root, seconds, size, publisherCount, signal.Token).GetAwaiter().GetResult();
-        }
-        finally
-        {
-            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
-        }
+        return RunAsync(seconds, size, publisherCount, signal.Token).GetAwaiter().GetResult();
     }
 
     private sealed class SubscriberProgress
@@ -50,25 +43,11 @@ internal static class DemoCommand
         public long HashedUpTo;  // positions folded into Hash
     }
 
-    private static async Task<int> RunAsync(string root, int seconds, int size, int publisherCount, CancellationToken stop)
+    private static async Task<int> RunAsync(int seconds, int size, int publisherCount, CancellationToken stop)
     {
-        var members = Enumerable.Range(1, 3).ToDictionary(i => (ushort)i, _ => new IPEndPoint(IPAddress.Loopback, FreePort()));
-        using var loggers = CliSupport.StderrLoggers(LogLevel.Warning);
-        var hosts = new List<MemberHost>();
-        foreach (var id in members.Keys)
-            hosts.Add(await MemberHost.StartAsync(new NodeOptions
-            {
-                ClusterId = ClusterId, NodeId = id, Members = members, DataDirectory = Path.Combine(root, id.ToString()),
-            }, loggers, stop));
-        Console.WriteLine($"3 members on {string.Join(", ", members.Values)}; data in {root} (removed at exit)");
-        try
-        {
-            return await RunLoadAsync(hosts, members, seconds, size, publisherCount, stop);
-        }
-        finally
-        {
-            foreach (var host in hosts) await host.StopAsync();
-        }
+        await using var cluster = await EmbeddedCluster.StartAsync(ClusterId, 3, DurabilityMode.Sync, stop);
+        Console.WriteLine($"3 members on {string.Join(", ", cluster.Members.Values)}; data in {cluster.Root} (removed at exit)");
+        return await RunLoadAsync(cluster.Hosts, cluster.Members, seconds, size, publisherCount, stop);
     }
 
     private static async Task<int> RunLoadAsync(List<MemberHost> hosts, Dictionary<ushort, IPEndPoint> members, int seconds, int size,
@@ -203,12 +182,5 @@ internal static class DemoCommand
             : $"order         MISMATCH: subscribers reached {string.Join(", ", progress.Select(p => $"m{p.Key}={p.Value.HashedUpTo}"))} of {end}, hashes "
               + string.Join(", ", progress.Values.Select(p => p.Hash.ToString("x16"))));
         return same ? 0 : 1;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AtomicBcast.Cli.Bench;
+
+/// <summary>GC collections during the measurement window (JSON <c>gcCount</c>: <c>gen0</c>, <c>gen1</c>, <c>gen2</c>).</summary>
+internal sealed record GcCounts(int Gen0, int Gen1, int Gen2);
+
+/// <summary>A member process on this host: CPU seconds it used during the measurement window (from /proc).</summary>
+internal sealed record MemberUsage(int Id, int Pid, double? CpuSeconds);
+
+/// <summary>
+/// The result of one run, written as JSON by <c>--json</c>. Throughput counts this run's messages delivered to a
+/// subscriber inside the measurement window (mean over subscribers; acknowledged ones when there are none); MB is
+/// 10^6 bytes of payload. Latencies are of messages published inside the window. CPU, GC and allocation figures are
+/// of this process over the window: with <c>--embedded</c> the members live in it, so they include the members.
+/// </summary>
+internal sealed record BenchReport(
+    string Mode, bool Sync, int Size, int Publishers, int Window, double? Rate, double Seconds, double Warmup, int Subscribers,
+    double MessagesPerSecond, double MegabytesPerSecond, double AckedPerSecond,
+    long MessagesPublished, long MessagesAcked, long MessagesFailed, long MessagesDelivered,
+    Percentiles AckLatencyMs, Percentiles DeliveryLatencyMs,
+    double CpuSeconds, GcCounts GcCount, double AllocatedBytesPerMessage, IReadOnlyList<MemberUsage> Members,
+    bool AllDelivered, string Commit, DateTimeOffset StartedUtc)
+{
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, s_json);
+
+    public void Print(TextWriter output)
+    {
+        static string P(Percentiles p) => $"p50 {p.P50:0.000} ms  p99 {p.P99:0.000} ms  p99.9 {p.P999:0.000} ms  max {p.Max:0.000} ms";
+        string load = Rate is { } r ? $"open loop {r:N0} msgs/s" : "closed loop";
+        output.WriteLine();
+        output.WriteLine($"run          {Mode}, sync {(Sync ? "on" : "off")}, {Size} B, {Publishers} publisher(s) x window {Window}, {load}, "
+            + $"{Subscribers} subscriber(s), {Seconds:0.#} s after {Warmup:0.#} s warm-up");
+        output.WriteLine($"delivered    {MessagesPerSecond:N0} msgs/s, {MegabytesPerSecond:N1} MB/s ({MessagesDelivered:N0} messages per subscriber)");
+        output.WriteLine($"acked        {AckedPerSecond:N0} msgs/s ({MessagesAcked:N0} of {MessagesPublished:N0} published, {MessagesFailed:N0} failed)");
+        output.WriteLine($"ack latency  {P(AckLatencyMs)}");
+        output.WriteLine($"delivery     {P(DeliveryLatencyMs)}");
+        output.WriteLine($"bench cpu    {CpuSeconds:0.00} s, GC gen0 {GcCount.Gen0} gen1 {GcCount.Gen1} gen2 {GcCount.Gen2}, "
+            + $"{AllocatedBytesPerMessage:N0} B allocated per message{(Mode == "embedded" ? " (members included: same process)" : "")}");
+        foreach (var m in Members) output.WriteLine($"member {m.Id}     pid {m.Pid}, cpu {(m.CpuSeconds is { } c ? $"{c:0.00} s" : "?")}");
+        if (!AllDelivered) output.WriteLine("WARNING      not every acknowledged message reached every subscriber before the guard expired");
+    }
+}
