@@ -59,6 +59,7 @@ public sealed class OutboundQueueTests
         public PipeWriter Output => output;
         public HelloMessage RemoteHello => default;
         public EndPoint? RemoteEndPoint => null;
+        public ClientCredential? Credential => null;
         public Task<ShutdownReason> Closed => new TaskCompletionSource<ShutdownReason>().Task;
         public long BytesReceived => 0;
         public long BytesSent => 0;
