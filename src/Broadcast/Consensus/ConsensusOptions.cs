@@ -42,8 +42,13 @@ public sealed class ConsensusOptions
     /// <summary>A producer not seen for this many instances is dropped from the table (checked at checkpoints).</summary>
     public long ProducerIdleInstancesMax { get; init; } = 1L << 40;
 
-    /// <summary>Instances covered by one promise chunk (so at most this many records per chunk).</summary>
-    public int PromiseChunkInstances { get; init; } = Limits.PromiseChunkRecordsMax;
+    /// <summary>
+    /// Instances covered by one promise chunk (one frame). Default 1: one accepted batch may be as large as
+    /// <see cref="Limits.BatchBytesMax"/> (a single large run), so only one record per chunk always fits in a frame; a
+    /// span of 256 instances of full batches could never be sent, and no election could complete while such accepts
+    /// were outstanding. Larger spans only where every batch is known to be small (the simulation uses 1-4).
+    /// </summary>
+    public int PromiseChunkInstances { get; init; } = 1;
 
     public int Quorum => Members.Length / 2 + 1;
 

@@ -125,7 +125,10 @@ public sealed partial class MemberHost
         }
         catch (Exception)
         {
-            // The link reconnects; why this connection ended is the transport's log.
+            // The link reconnects; why this connection ended is the transport's log, unless our own side failed to write
+            // a message (a bug: say so, or the link would silently retry the same message forever).
+            if (drain.Exception?.InnerException is { } e and not OperationCanceledException and not ObjectDisposedException)
+                NodeLog.ConnectionFailed(_logger, connection.RemoteEndPoint?.ToString() ?? $"member {peer}", "Member", e.Message);
         }
     }
 

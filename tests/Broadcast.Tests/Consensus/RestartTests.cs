@@ -19,7 +19,7 @@ public sealed class RestartTests
             Checkpoint = new Checkpoint(2, NextPosition: 10, [new ProducerEntry(9, 5, 2)]),
             Chosen = [new LogValue(3, Ballot.Create(3, 1), TestHost.Batch(9, 6, 2)), new LogValue(4, Ballot.Create(3, 1), TestHost.Batch(9, 6, 2))],
         };
-        var member = new Member(new ConsensusOptions { NodeId = 2, Members = [1, 2, 3] }, host, host, clock, new Random(1), recovered);
+        var member = new Member(new ConsensusOptions { NodeId = 2, Members = [1, 2, 3], PromiseChunkInstances = Limits.PromiseChunkRecordsMax }, host, host, clock, new Random(1), recovered);
         Assert.Equal(promised, member.Promised);
         member.Tick();
         // 3 is delivered at position 10 (seqs 6, 7); 4 repeats the run, so it is a duplicate and takes no position.
@@ -44,7 +44,7 @@ public sealed class RestartTests
             Checkpoint = new Checkpoint(4, 0, []), // a floor never lies above the checkpoint's next instance
             Accepts = [new LogValue(3, Ballot.Create(3, 1), TestHost.Batch(0, 1, 1)), new LogValue(7, Ballot.Create(3, 1), TestHost.Batch(0, 1, 1))],
         };
-        var member = new Member(new ConsensusOptions { NodeId = 2, Members = [1, 2, 3] }, host, host, clock, new Random(1), recovered);
+        var member = new Member(new ConsensusOptions { NodeId = 2, Members = [1, 2, 3], PromiseChunkInstances = Limits.PromiseChunkRecordsMax }, host, host, clock, new Random(1), recovered);
         Assert.Equal(5, member.AcceptedFloor);
         member.Receive(3, new PrepareMessage(Ballot.Create(4, 3), 0));
         member.Durable(host.Lsn);

@@ -60,7 +60,7 @@ internal sealed class TestHost : IConsensusLog, IConsensusOutput
     public void Deliver(in DeliverMessage delivery) => Delivered.Add(delivery);
 
     public static Member Create(TestHost host, ManualClock clock, ushort id = 1, int members = 3) =>
-        new(new ConsensusOptions { NodeId = id, Members = Enumerable.Range(1, members).Select(i => (ushort)i).ToArray(), Window = 4 },
+        new(new ConsensusOptions { NodeId = id, Members = Enumerable.Range(1, members).Select(i => (ushort)i).ToArray(), Window = 4, PromiseChunkInstances = Limits.PromiseChunkRecordsMax },
             host, host, clock, new Random(1));
 
     /// <summary>A batch with one run of <paramref name="count"/> one-byte messages.</summary>

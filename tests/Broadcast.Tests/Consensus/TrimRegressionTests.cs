@@ -17,6 +17,7 @@ public sealed class TrimRegressionTests(ITestOutputHelper output)
     private static ConsensusOptions Options(ushort id) => new()
     {
         NodeId = id, Members = [1, 2, 3], Window = 8, RetainedInstances = Retained, CheckpointEveryInstances = 1000,
+        PromiseChunkInstances = Limits.PromiseChunkRecordsMax, // the tests read one promise chunk of tiny batches
     };
 
     private static void Publish(Member leader, ulong producer, ulong seq, byte fill)
