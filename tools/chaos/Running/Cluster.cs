@@ -53,8 +53,9 @@ internal sealed class Cluster : IDisposable
     }
 
     /// <summary>
-    /// The member that leads, from the members' status files (rewritten every second): among live members that say
-    /// they lead, the one with the highest ballot. Waits up to <paramref name="patience"/> for one; null if none.
+    /// The member that leads, from the members' status files (rewritten every second): a live member that says it
+    /// leads, with the highest ballot, and that a majority (itself included) names as leader, so a stale file of a
+    /// deposed leader is not taken. Waits up to <paramref name="patience"/> for one; null if none.
     /// </summary>
     public async Task<int?> LeaderAsync(TimeSpan patience, CancellationToken cancellationToken)
     {
@@ -62,11 +63,11 @@ internal sealed class Cluster : IDisposable
         while (true)
         {
             long freshAfter = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 2_000;
-            var leader = Ids.Where(id => Members[id].Running && !Members[id].Paused)
+            var statuses = Ids.Where(id => Members[id].Running && !Members[id].Paused)
                 .Select(id => StatusFile.TryRead(DataDirs[id]))
-                .Where(s => s is { Role: "leader", Halted: false } && s.UpdatedUnixMs >= freshAfter)
-                .OrderByDescending(s => s!.Ballot).FirstOrDefault();
-            if (leader is not null) return leader.Id;
+                .Where(s => s is { Halted: false } && s.UpdatedUnixMs >= freshAfter).Select(s => s!).ToList();
+            var leader = statuses.Where(s => s.Role == "leader").OrderByDescending(s => s.Ballot).FirstOrDefault();
+            if (leader is not null && statuses.Count(s => s.LeaderId == leader.Id) >= Config.Quorum) return leader.Id;
             if (_clock.NowMs >= until) return null;
             await Task.Delay(100, cancellationToken);
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using AtomicBcast.Chaos.Reporting;
@@ -59,6 +60,9 @@ internal static class Sweep
                      "--duration", duration.ToString(CultureInfo.InvariantCulture), "--abcast", abcast, "--out", dir])
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
+        // Stopping the sweep stops the run: unshare's death kills its pid namespace (members, strace, mounts with it).
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => process.Kill());
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => process.Kill());
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(duration + 180));
@@ -104,5 +108,6 @@ internal static class Sweep
         File.WriteAllText(Path.Combine(outDir, "summary.md"), sb.ToString());
     }
 
-    private static long Median(long[] sorted) => sorted.Length == 0 ? 0 : sorted[sorted.Length / 2];
+    private static long Median(long[] sorted) =>
+        sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
