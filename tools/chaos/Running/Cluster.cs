@@ -73,6 +73,9 @@ internal sealed class Cluster : IDisposable
         }
     }
 
+    /// <summary>The next position member <paramref name="id"/> delivers, from its status file (-1 if unreadable).</summary>
+    public long DeliveredPosition(int id) => StatusFile.TryRead(DataDirs[id]) is { } s ? s.DeliveredPosition : -1;
+
     /// <summary>The delivered position every live member reported last (for the report).</summary>
     public string DeliveredPositions() => string.Join(", ",
         Ids.Select(id => $"{id}: {(StatusFile.TryRead(DataDirs[id]) is { } s ? s.DeliveredPosition.ToString() : "?")}"));

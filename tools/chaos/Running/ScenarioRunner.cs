@@ -58,6 +58,8 @@ internal static class ScenarioRunner
             var streams = new List<StreamRecord>();
             foreach (var s in subscribers) streams.Add(await s.StopAsync());
             phases = phases with { EndMs = clock.NowMs };
+            long streamsEnd = streams.Select(s => s.End).DefaultIfEmpty(0).Max();
+            expectations.AddRange(await MembersCaughtUpAsync(cluster, clock, streamsEnd));
             string delivered = cluster.DeliveredPositions();
             cluster.Dispose();
             foreach (var m in cluster.Members.Values)
@@ -112,6 +114,25 @@ internal static class ScenarioRunner
             else if (clock.NowMs - stableSince >= 1_000) return;
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>
+    /// Uniform agreement on the members themselves: after the drain every member (their status files, rewritten every
+    /// second) delivered up to where the streams ended; a subscriber on a lagging member would only wait, not fail over.
+    /// </summary>
+    private static async Task<List<ExpectationRecord>> MembersCaughtUpAsync(Cluster cluster, RunClock clock, long end)
+    {
+        var positions = new Dictionary<int, long>();
+        long until = clock.NowMs + 5_000;
+        while (true)
+        {
+            foreach (var id in cluster.Ids) positions[id] = cluster.DeliveredPosition(id);
+            if (positions.Values.All(p => p >= end) || clock.NowMs >= until) break;
+            await Task.Delay(200);
+        }
+        return positions.Where(kv => kv.Value != end)
+            .Select(kv => new ExpectationRecord($"member {kv.Key} caught up", false,
+                $"member {kv.Key} delivered up to {kv.Value} at the end, the streams reached {end}")).ToList();
     }
 
     private static async Task WaitAsync(RunClock clock, long ms, Func<bool> done)
