@@ -11,7 +11,7 @@ namespace AtomicBcast.Chaos;
 /// <code>
 /// chaos sweep [--scenarios a,b|--ci] [--minutes M] [--seed S] [--duration SEC] [--out DIR] [--abcast PATH]
 /// chaos scenario NAME --seed S --duration SEC --out DIR --abcast PATH   (inside unshare --net --mount --pid: the sweep does it)
-/// chaos check DIR                                                       (judge a saved history again)
+/// chaos check DIR [--svg FILE]                                          (judge a saved history again; draw its timeline)
 /// chaos list
 /// </code>
 /// Exit codes: 0 every run passed, 1 a run failed (a violation, or a control not flagged), 2 bad usage or a runner error.
@@ -28,7 +28,7 @@ public static class Program
             {
                 "scenario" => await RunScenarioAsync(options),
                 "sweep" => await Sweep.RunAsync(options),
-                "check" => Check(options.Positional.Single()),
+                "check" => Check(options.Positional.Single(), options.Get("--svg")),
                 "list" => List(),
                 _ => Usage(),
             };
@@ -49,7 +49,7 @@ public static class Program
         return result.Passed ? 0 : 1;
     }
 
-    private static int Check(string dir)
+    private static int Check(string dir, string? svg)
     {
         var history = HistoryFiles.Load(dir);
         var verdicts = Checker.Check(history);
@@ -61,6 +61,7 @@ public static class Program
         var a = AvailabilityReport.Compute(history);
         foreach (var o in a.Outages) Console.WriteLine($"fault {o.Fault.Kind} {o.Fault.Targets} at {o.Fault.StartMs} ms: commits stopped for {o.OutageMs} ms");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"commits/s: before {a.BeforePerSecond:0}, during {a.DuringPerSecond:0}, after {a.AfterPerSecond:0}"));
+        if (svg is not null) Timeline.Write(svg, Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)), 0, history, a);
         return verdicts.All(v => v.Ok) ? 0 : 1;
     }
 

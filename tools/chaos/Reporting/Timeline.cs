@@ -19,7 +19,7 @@ internal static class Timeline
         var ci = CultureInfo.InvariantCulture;
         var buckets = availability.CommitsPer100Ms;
         long spanMs = Math.Max(1, buckets.Count * (long)AvailabilityReport.BucketMs);
-        int max = Math.Max(1, buckets.DefaultIfEmpty(0).Max());
+        int max = ScaleMax(buckets);
         double plotW = Width - Left - Right, plotH = Height - Top - Bottom;
         double X(long ms) => Left + plotW * ms / spanMs;
         double Y(double v) => Top + plotH * (1 - v / max);
@@ -36,10 +36,16 @@ internal static class Timeline
         }
         double barW = Math.Max(0.5, plotW / Math.Max(1, buckets.Count));
         for (int i = 0; i < buckets.Count; i++)
-            if (buckets[i] > 0)
-                sb.AppendLine(ci, $"<rect x=\"{X(i * (long)AvailabilityReport.BucketMs):0.##}\" y=\"{Y(buckets[i]):0.#}\" width=\"{barW:0.##}\" height=\"{Top + plotH - Y(buckets[i]):0.#}\" fill=\"#2e86ab\"/>");
-        Marker(sb, X(history.Phases.HealMs), "heal", "#2a9d3a");
-        Marker(sb, X(history.Phases.PublishStopMs), "stop publishing", "#555555");
+        {
+            if (buckets[i] == 0) continue;
+            int shown = Math.Min(buckets[i], max);
+            double x = X(i * (long)AvailabilityReport.BucketMs);
+            sb.AppendLine(ci, $"<rect x=\"{x:0.##}\" y=\"{Y(shown):0.#}\" width=\"{barW:0.##}\" height=\"{Top + plotH - Y(shown):0.#}\" fill=\"{(shown < buckets[i] ? "#12435a" : "#2e86ab")}\"/>");
+            if (shown < buckets[i]) // a burst after an outage (retries acknowledged at once): clipped, its value written
+                sb.AppendLine(ci, $"<text x=\"{x + 3:0.#}\" y=\"{Top + 60}\" fill=\"#12435a\">{buckets[i]}</text>");
+        }
+        Marker(sb, X(history.Phases.HealMs), "heal", "#2a9d3a", "start");
+        Marker(sb, X(history.Phases.PublishStopMs), "stop publishing", "#555555", "end");
         sb.AppendLine(ci, $"<line x1=\"{Left}\" y1=\"{Top + plotH}\" x2=\"{Left + plotW}\" y2=\"{Top + plotH}\" stroke=\"black\"/>");
         sb.AppendLine(ci, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Top + plotH}\" stroke=\"black\"/>");
         sb.AppendLine(ci, $"<text x=\"{Left - 6}\" y=\"{Top + 4}\" text-anchor=\"end\">{max}</text>");
@@ -51,11 +57,19 @@ internal static class Timeline
         return sb.ToString();
     }
 
-    private static void Marker(StringBuilder sb, double x, string label, string color)
+    /// <summary>Three times the median non-empty bucket, so one burst after an outage does not flatten the rest (clipped bars say their value).</summary>
+    private static int ScaleMax(IReadOnlyList<int> buckets)
+    {
+        var nonEmpty = buckets.Where(b => b > 0).Order().ToArray();
+        if (nonEmpty.Length == 0) return 1;
+        return Math.Max(1, Math.Min(nonEmpty[^1], 3 * nonEmpty[nonEmpty.Length / 2]));
+    }
+
+    private static void Marker(StringBuilder sb, double x, string label, string color, string anchor)
     {
         var ci = CultureInfo.InvariantCulture;
         sb.AppendLine(ci, $"<line x1=\"{x:0.#}\" y1=\"{Top}\" x2=\"{x:0.#}\" y2=\"{Height - Bottom}\" stroke=\"{color}\" stroke-dasharray=\"4 3\"/>");
-        sb.AppendLine(ci, $"<text x=\"{x + 3:0.#}\" y=\"{Top - 4}\" fill=\"{color}\">{label}</text>");
+        sb.AppendLine(ci, $"<text x=\"{x + (anchor == "end" ? -3 : 3):0.#}\" y=\"{Top - 4}\" text-anchor=\"{anchor}\" fill=\"{color}\">{label}</text>");
     }
 
     private static string Esc(string s) => WebUtility.HtmlEncode(s);
