@@ -26,6 +26,8 @@ public class CheckerTests
         var h = SyntheticHistory.Clean();
         h.Streams["audit-1"].RemoveRange(0, 5);
         h.From["audit-1"] = 5;
+        h.Streams["audit-2"].RemoveRange(0, 12);
+        h.From["audit-2"] = 12;
         Assert.Empty(Violated(h));
     }
 
@@ -73,6 +75,7 @@ public class CheckerTests
         h.Streams["live-1"].Add(new DeliveryRecord(19, "1:1", SyntheticHistory.Hash(1, 1), 999));   // ...and live-1 sees '1:1' again there
         h.Streams["live-2"].Add(new DeliveryRecord(19, "1:1", SyntheticHistory.Hash(1, 1), 999));
         h.Streams["audit-1"].Add(new DeliveryRecord(19, "1:1", SyntheticHistory.Hash(1, 1), 999));
+        h.Streams["audit-2"].Add(new DeliveryRecord(19, "1:1", SyntheticHistory.Hash(1, 1), 999));
         Assert.Contains("no-duplicates", Violated(h));
     }
 
@@ -112,10 +115,19 @@ public class CheckerTests
     [Fact]
     public void AckedDurableFlagsAnAckedMessageLostAtTheEnd()
     {
-        // The live streams saw it before the "power cut"; the audit after the heal ends before it: the negative control's signature.
+        // The live streams saw it before the "power cut"; every member's audit after the heal ends before it: the negative control's signature.
         var h = SyntheticHistory.Clean();
         h.Streams["audit-1"].RemoveRange(17, 3);
+        h.Streams["audit-2"].RemoveRange(17, 3);
         Assert.Contains("acked-durable", Violated(h));
+    }
+
+    [Fact]
+    public void AMemberThatLagsIsAnAgreementViolationNotALoss()
+    {
+        var h = SyntheticHistory.Clean();
+        h.Streams["audit-2"].RemoveRange(17, 3);   // member 2 never caught up; member 1 holds everything
+        Assert.Equal(["agreement"], Violated(h));
     }
 
     [Fact]
@@ -190,7 +202,7 @@ public class CheckerTests
         var h = SyntheticHistory.Clean();
         h.AllStreams(s => s[3] = s[3] with { Hash = "CORRUPT" });
         var integrity = Judge(h)["integrity"];
-        Assert.Equal(3, integrity.Violations);
+        Assert.Equal(4, integrity.Violations);   // one per stream
         Assert.Contains("position 3", integrity.Examples[0]);
     }
 }

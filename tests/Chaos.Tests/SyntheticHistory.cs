@@ -24,7 +24,7 @@ internal sealed class SyntheticHistory
             long seq = seqs[producer] = seqs.GetValueOrDefault(producer) + 1;
             h.Publishes.Add(new PublishRecord($"{producer}:{seq}", producer, seq, i * 10, Outcome.Acked, i, i * 10 + 5, Hash(producer, seq)));
         }
-        foreach (var name in new[] { "live-1", "live-2", "audit-1" })
+        foreach (var name in new[] { "live-1", "live-2", "audit-1", "audit-2" })
         {
             h.Streams[name] = h.Publishes.Select(p => new DeliveryRecord(p.Position, p.Id, p.Hash, p.DoneMs + 1)).ToList();
             h.From[name] = 0;

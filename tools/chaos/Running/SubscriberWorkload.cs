@@ -4,9 +4,10 @@ using AtomicBcast.Client;
 namespace AtomicBcast.Chaos.Running;
 
 /// <summary>
-/// One subscriber through the library's <see cref="Subscriber"/>, reading first from its preferred member (it moves
-/// on after a failure), recording every delivery: position, message id, hash, time. A live subscriber reads from 0
-/// for the whole run; an audit subscriber starts after the heal from the earliest position any member retains.
+/// One subscriber through the library's <see cref="Subscriber"/>, recording every delivery: position, message id, hash,
+/// time. A live subscriber reads from 0 for the whole run, first from its preferred member, moving on after a failure
+/// (what a client sees). An audit subscriber starts after the heal and knows only its one member, so it shows what that
+/// member holds: from the earliest position it retains to its end.
 /// </summary>
 internal sealed class SubscriberWorkload(string name, int preferredMember, bool audit, Cluster cluster, RunClock clock)
 {
@@ -31,7 +32,7 @@ internal sealed class SubscriberWorkload(string name, int preferredMember, bool 
         var options = new SubscriberOptions
         {
             ClusterId = cluster.Config.ClusterId,
-            Members = cluster.Config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
+            Members = cluster.Config.Members.Where(m => !audit || m.Id == preferredMember).ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
             PreferredMember = (ushort)preferredMember,
             ConnectTimeout = TimeSpan.FromSeconds(1),
         };
