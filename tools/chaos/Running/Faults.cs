@@ -23,8 +23,12 @@ internal sealed class Faults(Cluster cluster, RunClock clock, Random random, Fun
 
     private Task HoldAsync(int minMs, int maxMs, CancellationToken ct) => Task.Delay(random.Next(minMs, maxMs), ct);
 
-    private void Record(string kind, IEnumerable<int> targets, long start, string note = "") =>
+    private void Record(string kind, IEnumerable<int> targets, long start, string note = "")
+    {
         _faults.Add(new FaultRecord(kind, string.Join('+', targets), start, clock.NowMs, note));
+        // The same line in every member's log, to line the fault up with what the members logged.
+        foreach (var m in cluster.Members.Values) m.Write($"{DateTime.Now.AddMilliseconds(start - clock.NowMs):HH:mm:ss.fff} === chaos: fault {kind} on {string.Join('+', targets)} injected at {start} ms (healed at {clock.NowMs} ms)");
+    }
 
     private async Task<int?> LeaderAsync(string kind, CancellationToken ct)
     {

@@ -37,7 +37,7 @@ internal sealed class MemberProcess(int id, string abcast, string configPath, st
             info.ArgumentList.Add(a);
         if (unsafeNoSync) info.ArgumentList.Add("--unsafe-no-sync");
         _log ??= new StreamWriter(logPath, append: true) { AutoFlush = true };
-        Write($"=== chaos: starting member {id} at {clock.NowMs} ms{(unsafeNoSync ? " (UNSAFE no-sync)" : "")}");
+        Write($"{Wall()} === chaos: starting member {id} at {clock.NowMs} ms{(unsafeNoSync ? " (UNSAFE no-sync)" : "")}");
         Exit = null;
         ExpectExit = false;
         Paused = false;
@@ -56,7 +56,7 @@ internal sealed class MemberProcess(int id, string abcast, string configPath, st
         int code = process.ExitCode;
         long at = clock.NowMs;
         Exit = (code, at);
-        Write($"=== chaos: member {id} exited with {code} at {at} ms{(ExpectExit ? " (expected)" : " (UNEXPECTED)")}");
+        Write($"{Wall()} === chaos: member {id} exited with {code} at {at} ms{(ExpectExit ? " (expected)" : " (UNEXPECTED)")}");
         if (!ExpectExit) lock (UnexpectedExits) UnexpectedExits.Add((code, at));
     }
 
@@ -85,6 +85,9 @@ internal sealed class MemberProcess(int id, string abcast, string configPath, st
         Signal(Shell.SigTerm);
         if (!WaitForExit(patience)) Kill();
     }
+
+    /// <summary>Wall-clock time in the members' own log format, so the runner's lines line up with theirs.</summary>
+    private static string Wall() => DateTime.Now.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture);
 
     public void Write(string line)
     {
