@@ -71,7 +71,10 @@ internal static class ScenarioRunner
             var history = new RunHistory(publishes, streams, faults.Records, expectations, phases);
             HistoryFiles.Save(o.OutDir, history);
             File.WriteAllLines(Path.Combine(o.OutDir, "notes.txt"), faults.Notes);
-            return Judge(o, history, delivered, faults.Notes);
+            var result = Judge(o, history, delivered, faults.Notes);
+            if (result.Passed) // the disk images (hundreds of MB each) are kept only for a run that needs a post-mortem
+                foreach (var image in Directory.GetFiles(o.OutDir, "disk-*.img")) File.Delete(image);
+            return result;
         }
         finally
         {
