@@ -4,10 +4,6 @@ using AtomicBcast.Chaos.Reporting;
 
 namespace AtomicBcast.Chaos.Running;
 
-/// <summary>What one scenario run needs: which, seed, how long, where the abcast binary is, where to write.</summary>
-internal sealed record RunOptions(Scenario Scenario, int Seed, int DurationSeconds, string Abcast, string OutDir,
-    int Publishers = 3, int PerSecond = 200);
-
 /// <summary>
 /// Runs one scenario inside the caller's private network and mount namespace: starts the members, the subscribers
 /// and publishers, injects the scenario's faults on its seeded schedule through the fault window, heals, stops
@@ -160,7 +156,3 @@ internal static class ScenarioRunner
         return result;
     }
 }
-
-/// <summary>The outcome of one run: a control passes when the checker flags lost acknowledged messages, any other run when it flags nothing.</summary>
-internal sealed record RunResult(string Scenario, int Seed, bool IsControl, bool Passed, IReadOnlyList<Verdict> Verdicts,
-    AvailabilityReport Availability, RunHistory History, string DeliveredPositions, IReadOnlyList<string> Notes);
