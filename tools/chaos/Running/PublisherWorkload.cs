@@ -18,6 +18,10 @@ internal sealed class PublisherWorkload(int producer, Cluster cluster, RunClock 
         public volatile PublishRecord? Result;
     }
 
+    /// <summary>The publishers' ack timeout: 2 s, or CHAOS_ACK_TIMEOUT_MS (to see how much of an outage it makes).</summary>
+    public static int AckTimeoutMs =>
+        int.TryParse(Environment.GetEnvironmentVariable("CHAOS_ACK_TIMEOUT_MS"), out int ms) && ms > 0 ? ms : 2000;
+
     private readonly List<Entry> _entries = new();
     private readonly SemaphoreSlim _room = new(outstandingMax);
     private Publisher? _publisher;
@@ -36,7 +40,7 @@ internal sealed class PublisherWorkload(int producer, Cluster cluster, RunClock 
             ClusterId = cluster.Config.ClusterId,
             Members = cluster.Config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
             ProducerId = (ulong)(uint)seed * 1000UL + (ulong)producer,
-            AckTimeout = TimeSpan.FromSeconds(2),
+            AckTimeout = TimeSpan.FromMilliseconds(AckTimeoutMs),
             ConnectTimeout = TimeSpan.FromSeconds(1),
             PreferredMember = (ushort)cluster.Ids[(producer - 1) % cluster.Ids.Length],
         };
