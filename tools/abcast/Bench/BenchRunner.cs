@@ -78,8 +78,15 @@ internal static class BenchRunner
     {
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(stop);
         guard.CancelAfter(Guard);
-        long position = await publisher.PublishAsync(new byte[8], guard.Token);
-        return Math.Max(0, position + 1);
+        try
+        {
+            long position = await publisher.PublishAsync(new byte[8], guard.Token);
+            return Math.Max(0, position + 1);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            throw new BenchAbortedException($"the cluster did not acknowledge a first message within {Guard.TotalSeconds:0} s (no leader? check `abcast status`)");
+        }
     }
 
     private static Func<string> ProgressLine(BenchShared shared, LoadSubscriber[] subscribers, BenchTarget target, long start)

@@ -42,7 +42,16 @@ internal static class BenchCommand
     {
         options.Validate();
         using var signal = CliSupport.OnStopSignal();
-        var report = BenchRunner.RunAsync(options, Console.Out, signal.Token).GetAwaiter().GetResult();
+        BenchReport report;
+        try
+        {
+            report = BenchRunner.RunAsync(options, Console.Out, signal.Token).GetAwaiter().GetResult();
+        }
+        catch (BenchAbortedException e)
+        {
+            Console.Error.WriteLine($"abcast: bench: {e.Message}");
+            return 1;
+        }
         report.Print(Console.Out);
         if (options.JsonPath is { } path) File.WriteAllText(path, report.ToJson() + "\n");
         return report.AllDelivered ? 0 : 1;
