@@ -172,10 +172,7 @@ internal sealed class DeliveryRing
         TaskCompletionSource signal;
         lock (_gate)
         {
-            for (int i = _head; i < _entries.Count; i++) _entries[i].Message.Batch.Release();
-            _entries.Clear();
-            _head = 0;
-            _bytes = 0;
+            ReleaseHeld();
             _nextSequence++;
             _floorPosition = _endPosition = position;
             signal = _appended;
@@ -190,12 +187,17 @@ internal sealed class DeliveryRing
         TaskCompletionSource signal;
         lock (_gate)
         {
-            for (int i = _head; i < _entries.Count; i++) _entries[i].Message.Batch.Release();
-            _entries.Clear();
-            _head = 0;
-            _bytes = 0;
+            ReleaseHeld();
             signal = _appended;
         }
         signal.TrySetResult();
+    }
+
+    private void ReleaseHeld()
+    {
+        for (int i = _head; i < _entries.Count; i++) _entries[i].Message.Batch.Release();
+        _entries.Clear();
+        _head = 0;
+        _bytes = 0;
     }
 }

@@ -77,17 +77,19 @@ internal sealed class SocketConnection : Connection
         }
     }
 
-    protected override void AbortLink()
+    protected override void AbortLink() => Reset(_socket);
+
+    /// <summary>Closes with a RST (linger 0): the peer learns at once that unsent bytes are lost.</summary>
+    internal static void Reset(Socket socket)
     {
         try
         {
-            // Linger 0 turns the close into a RST: the peer learns at once that unsent bytes are lost.
-            _socket.LingerState = new LingerOption(true, 0);
+            socket.LingerState = new LingerOption(true, 0);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
-        _socket.Dispose();
+        socket.Dispose();
     }
 
     protected override void DisposeLink()

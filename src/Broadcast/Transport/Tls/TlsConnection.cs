@@ -50,14 +50,7 @@ internal sealed class TlsConnection : Connection
 
     protected override void AbortLink()
     {
-        try
-        {
-            _socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-        }
-        _socket.Dispose();
+        Tcp.SocketConnection.Reset(_socket);
     }
 
     protected override void DisposeLink()
