@@ -10,7 +10,7 @@ namespace AtomicBcast.Integration;
 /// tokens added to cluster.json, three <c>abcast node</c> processes over mutual TLS; then publish and subscribe with and
 /// without the right token, and a member restarted with another secret that must not get back in.
 /// </summary>
-public sealed class SecureProcessClusterTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncDisposable
+public sealed class SecureProcessClusterTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private void Step(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds:0.0} s: {what}");
@@ -114,7 +114,11 @@ public sealed class SecureProcessClusterTests(Xunit.Abstractions.ITestOutputHelp
         throw new InvalidOperationException("no free consecutive ports");
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xunit 2 never calls a test class's DisposeAsync, and the member processes
+    // outlived the run.
+    public async Task DisposeAsync()
     {
         foreach (var p in _nodes.Values)
         {
