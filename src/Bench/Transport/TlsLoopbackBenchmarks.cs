@@ -73,33 +73,7 @@ public class TlsLoopbackBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Frames)]
-    public async Task Send64KiBFrames()
-    {
-        var reading = ReadFramesAsync(_server.Input, Frames);
-        var output = _client.Output;
-        for (int i = 0; i < Frames; i++)
-        {
-            FrameCodec.WriteHeader(output, MessageType.Accept, 0, BodyBytes);
-            output.Write(_body);
-            if ((i + 1) % Burst != 0 && i != Frames - 1) continue;
-            var flush = output.FlushAsync();
-            if (!flush.IsCompletedSuccessfully) await flush;
-        }
-        await reading;
-    }
-
-    private static async Task ReadFramesAsync(System.IO.Pipelines.PipeReader input, int count)
-    {
-        int frames = 0;
-        while (frames < count)
-        {
-            var result = await input.ReadAsync();
-            var buffer = result.Buffer;
-            while (frames < count && FrameCodec.TryReadFrame(ref buffer, out _)) frames++;
-            input.AdvanceTo(buffer.Start, result.Buffer.End);
-            if (result.IsCompleted && frames < count) throw new InvalidOperationException("connection ended");
-        }
-    }
+    public Task Send64KiBFrames() => FrameBurst.SendAsync(_client.Output, _server.Input, _body, Frames, Burst);
 
     private sealed class ThroughputConfig : ManualConfig
     {
