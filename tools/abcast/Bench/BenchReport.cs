@@ -45,11 +45,13 @@ internal sealed record BenchReport(
         output.WriteLine($"delivery     {P(DeliveryLatencyMs)}");
         output.WriteLine($"bench cpu    {CpuSeconds:0.00} s, GC gen0 {GcCount.Gen0} gen1 {GcCount.Gen1} gen2 {GcCount.Gen2}, "
             + $"{AllocatedBytesPerMessage:N0} B allocated per message{(Mode == "embedded" ? " (members included: same process)" : "")}");
-        foreach (var m in Members)
-            output.WriteLine(m.CpuSeconds is { } c && m.GcCount is { } g
-                ? $"member {m.Id}     cpu {c:0.00} s, GC gen0 {g.Gen0} gen1 {g.Gen1} gen2 {g.Gen2}, {m.AllocatedBytesPerMessage:N1} B allocated per message, "
-                    + $"{m.WorkingSetMegabytes:N0} MB resident{(Mode == "embedded" ? " (the whole process)" : "")}"
-                : $"member {m.Id}     ? (no status reply with process figures)");
+        if (Mode == "embedded") output.WriteLine("members      in this process: the bench figures above include them");
+        else
+            foreach (var m in Members)
+                output.WriteLine(m.CpuSeconds is { } c && m.GcCount is { } g
+                    ? $"member {m.Id}     cpu {c:0.00} s, GC gen0 {g.Gen0} gen1 {g.Gen1} gen2 {g.Gen2}, {m.AllocatedBytesPerMessage:N1} B allocated per message, "
+                        + $"{m.WorkingSetMegabytes:N0} MB resident"
+                    : $"member {m.Id}     ? (no status reply with process figures)");
         if (!AllDelivered) output.WriteLine("WARNING      not every acknowledged message reached every subscriber before the guard expired");
     }
 }
