@@ -18,7 +18,14 @@ internal sealed class PayloadChunk
     public PayloadChunk(int bytes) => _buffer = ArrayPool<byte>.Shared.Rent(bytes);
 
     /// <summary>The pooled bytes; only valid while a reference is held.</summary>
-    public byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(PayloadChunk));
+    public byte[] Buffer
+    {
+        get
+        {
+            Debug.Assert(_buffer is not null, "a released chunk was used");
+            return _buffer;
+        }
+    }
 
     // The next three are guarded by the intake's lock (PublishQueue).
     public int Written;

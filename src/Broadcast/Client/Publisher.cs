@@ -175,17 +175,25 @@ public sealed class Publisher : IAsyncDisposable
 
     /// <summary>
     /// Sends every unacknowledged run again, oldest first, with its original boundaries; returns how many. Each is sent
-    /// under the lock: an answer on this connection may settle (and free) a later run of the list meanwhile.
+    /// under the lock: an answer on this connection may settle (and free) runs of the list meanwhile, so the walk goes
+    /// by seq (the list is in seq order), never sending a settled run nor skipping a live one.
     /// </summary>
     private int Resend(IConnection connection)
     {
-        int sent = 0;
-        for (int i = 0; ; i++)
+        int sent = 0, index = 0;
+        ulong sentUpTo = 0;
+        while (true)
         {
             lock (_inFlight)
             {
-                if (i >= _inFlight.Count) break;
-                Send(connection, _inFlight[i]);
+                index = Math.Min(index, _inFlight.Count);
+                while (index > 0 && _inFlight[index - 1].FirstSeq > sentUpTo) index--; // answers removed runs before it
+                if (index >= _inFlight.Count) break;
+                var run = _inFlight[index];
+                System.Diagnostics.Debug.Assert(run.FirstSeq > sentUpTo, "in-flight runs are in seq order");
+                Send(connection, run);
+                sentUpTo = run.FirstSeq;
+                index++;
             }
             sent++;
         }
