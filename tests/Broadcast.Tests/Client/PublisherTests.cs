@@ -63,6 +63,32 @@ public sealed class PublisherTests
     }
 
     [Fact]
+    public async Task ConcurrentCallersEachKeepTheirOrderAndEveryMessageIsCommittedOnce()
+    {
+        var log = new FakeLog();
+        await using var one = await FakeMember.StartAsync(1, ClusterId, log, _ => FakeReply.Ok);
+        // A small queue, so that callers also take the waiting path while others take the fast one.
+        await using var publisher = await Publisher.ConnectAsync(Options([one], pendingMax: 64, windowRuns: 2, runMessagesMax: 16));
+        const int callers = 4, each = 500;
+        var results = await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        {
+            var acks = new Task<long>[each];
+            for (int i = 0; i < each; i++) acks[i] = publisher.PublishAsync(Payload(c * each + i));
+            return await Task.WhenAll(acks);
+        }))).WaitAsync(Guard);
+
+        Assert.Empty(log.Violations);
+        Assert.Equal(callers * each, log.Messages.Count);
+        for (int c = 0; c < callers; c++)
+        {
+            Assert.Equal(results[c].Order(), results[c]); // one caller's calls in order: FIFO
+            for (int i = 0; i < each; i++)
+                Assert.True(Payload(c * each + i).AsSpan().SequenceEqual(log.Messages[(int)results[c][i]]), $"caller {c} message {i} not at its position");
+        }
+        Assert.Equal(callers * each, results.SelectMany(r => r).Distinct().Count());
+    }
+
+    [Fact]
     public async Task AFullQueueKeepsCallOrderAndAWithdrawnWaitingMessageIsNeverSent()
     {
         var log = new FakeLog();
