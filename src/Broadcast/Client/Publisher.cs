@@ -24,7 +24,8 @@ public sealed class Publisher : IAsyncDisposable
     private readonly PublishQueue _pending;
     private readonly List<PublishRun> _inFlight = new();   // guarded by itself, oldest first
     private readonly Stack<PublishRun> _freeRuns = new();  // guarded by _inFlight: settled runs, reused
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly WakeSignal _wake = new();
+    private readonly ITimer _tick;                         // wakes the send loop every TickPeriod: timeouts, a closed connection
     private readonly CancellationTokenSource _dispose = new();
     private int _wakeRequested;                       // 1: a wake is pending for the send loop (see Wake)
     private ulong _nextSeq = 1;
@@ -33,12 +34,15 @@ public sealed class Publisher : IAsyncDisposable
     private TimeSpan _redirectDelay;
     private Task _run = Task.CompletedTask;
 
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(20);
+
     private Publisher(PublisherOptions options)
     {
         _options = options;
         _connector = new ClientConnector(options, PeerKind.Publisher);
         ProducerId = options.ProducerId ?? (ulong)Random.Shared.NextInt64(1, long.MaxValue);
         // Chunks large enough for a few full runs, so that chunk ends rarely cut a run short.
+        _tick = TimeProvider.System.CreateTimer(static wake => ((WakeSignal)wake!).Set(), _wake, TickPeriod, TickPeriod);
         _pending = new PublishQueue(options.PendingMessagesMax, (int)Math.Min(1 << 20, 4L * options.RunBytesMax));
     }
 
@@ -89,7 +93,7 @@ public sealed class Publisher : IAsyncDisposable
     /// </summary>
     private void Wake()
     {
-        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0) _wake.Release();
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0) _wake.Set();
     }
 
     private long NowMs => Environment.TickCount64;
@@ -150,7 +154,8 @@ public sealed class Publisher : IAsyncDisposable
                 Volatile.Write(ref _wakeRequested, 0);
                 Interlocked.MemoryBarrier(); // the clear is visible before FillWindow reads the queue (pairs with Wake)
                 if (FillWindow(connection) > 0 && (await connection.Output.FlushAsync(stop).ConfigureAwait(false)).IsCompleted) break;
-                await _wake.WaitAsync(20, stop).ConfigureAwait(false);
+                await _wake.WaitAsync().ConfigureAwait(false); // allocates nothing; the tick bounds the wait
+                stop.ThrowIfCancellationRequested();
             }
         }
         finally
@@ -241,7 +246,7 @@ public sealed class Publisher : IAsyncDisposable
     {
         OwnedFrames.Release(message);
         if (message is PublishAckMessage ack && ack.ProducerId == ProducerId) OnAck(ack);
-        _wake.Release();
+        _wake.Set();
         return ValueTask.CompletedTask;
     }
 
@@ -300,7 +305,9 @@ public sealed class Publisher : IAsyncDisposable
     {
         if (_dispose.IsCancellationRequested) return;
         await _dispose.CancelAsync().ConfigureAwait(false);
+        _wake.Set();
         try { await _run.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        _tick.Dispose();
         var failure = new PublishException("the publisher was disposed before the message was acknowledged");
         lock (_inFlight)
         {
