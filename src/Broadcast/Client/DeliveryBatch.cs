@@ -12,7 +12,7 @@ namespace AtomicBcast.Client;
 /// used after its batch was reloaded throws <see cref="InvalidOperationException"/>; a payload kept past that silently
 /// shows other bytes.</para>
 /// </summary>
-public sealed class DeliveryBatch : IDisposable
+public sealed class DeliveryBatch
 {
     private ReadOnlyMemory<byte> _runs;   // the batch's runs, uncompressed
     private int _runCount;
@@ -115,8 +115,9 @@ public sealed class DeliveryBatch : IDisposable
         return buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
     }
 
-    /// <summary>Returns the pooled buffers; the enumeration that owns this batch calls it when it ends.</summary>
-    public void Dispose()
+    /// <summary>Returns the pooled buffers; the enumeration that owns this batch calls it when it ends (not public: a
+    /// caller could return buffers the enumeration still reads).</summary>
+    internal void Release()
     {
         _version++;
         (_runs, Count) = (default, 0);

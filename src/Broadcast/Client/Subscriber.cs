@@ -64,42 +64,49 @@ public sealed class Subscriber : IAsyncDisposable
         long next = fromPosition;
         ushort member = _connector.First(_options.PreferredMember);
         var refusals = new Dictionary<ushort, long>();
-        using var batch = new DeliveryBatch();
-        while (true)
+        var batch = new DeliveryBatch();
+        try
         {
-            var connection = await _connector.TryConnectAsync(member, cancellationToken).ConfigureAwait(false);
-            if (connection is null)
+            while (true)
             {
-                member = NextMember(member);
-                await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            CurrentMember = member;
-            await using (connection.ConfigureAwait(false))
-            {
-                var cursor = new SubscriptionCursor(connection.Input);
-                bool open = await TrySubscribeAsync(connection, next, cancellationToken).ConfigureAwait(false);
-                while (open)
+                var connection = await _connector.TryConnectAsync(member, cancellationToken).ConfigureAwait(false);
+                if (connection is null)
                 {
-                    var step = cursor.Next(batch, next);
-                    if (step == SubscriptionStep.Batch)
+                    member = NextMember(member);
+                    await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                CurrentMember = member;
+                await using (connection.ConfigureAwait(false))
+                {
+                    var cursor = new SubscriptionCursor(connection.Input);
+                    bool open = await TrySubscribeAsync(connection, next, cancellationToken).ConfigureAwait(false);
+                    while (open)
                     {
-                        yield return batch;
-                        next = batch.NextPosition;
-                        refusals.Clear();
-                    }
-                    else if (step == SubscriptionStep.NeedMore)
-                    {
-                        open = await ReadAsync(connection.Input, cursor, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        if (step == SubscriptionStep.Refused) Refused(refusals, member, cursor.Floor, next);
-                        open = false;
+                        var step = cursor.Next(batch, next);
+                        if (step == SubscriptionStep.Batch)
+                        {
+                            yield return batch;
+                            next = batch.NextPosition;
+                            refusals.Clear();
+                        }
+                        else if (step == SubscriptionStep.NeedMore)
+                        {
+                            open = await ReadAsync(connection.Input, cursor, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            if (step == SubscriptionStep.Refused) Refused(refusals, member, cursor.Floor, next);
+                            open = false;
+                        }
                     }
                 }
+                member = NextMember(member);
             }
-            member = NextMember(member);
+        }
+        finally
+        {
+            batch.Release();
         }
     }
 
