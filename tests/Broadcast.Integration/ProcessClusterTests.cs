@@ -94,6 +94,9 @@ public sealed class ProcessClusterTests
         Assert.All(members, m => Assert.Equal(5, (long)m["deliveredPosition"]!));
         Assert.All(members, m => Assert.True((long)m["logBytes"]! > 0));
         Assert.All(members, m => Assert.Equal(cluster.Config.Member((int)m["id"]!).Address, (string?)m["address"]));
+        // Each member's own process figures: it has run, allocated and holds memory (three processes, three readings).
+        Assert.All(members, m => Assert.True((long)m["process"]!["cpuMs"]! > 0 && (long)m["process"]!["allocatedBytes"]! > 0
+            && (long)m["process"]!["workingSetBytes"]! > 0 && (long)m["process"]!["gen2"]! >= 0));
 
         int follower = leader % 3 + 1;
         cluster.Kill9(follower);

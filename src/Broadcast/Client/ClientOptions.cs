@@ -44,7 +44,8 @@ public sealed class PublisherOptions : ClientOptions
     /// <summary>Most runs in flight (sent, not yet acknowledged). Default 16.</summary>
     public int WindowRuns { get; init; } = 16;
 
-    /// <summary>A run closes when the next message would take it above this many payload bytes. Default 256 KiB.</summary>
+    /// <summary>A run closes when the next message would take it above this many bytes (payloads with their length
+    /// prefixes; a single larger message still forms a run). Default 256 KiB.</summary>
     public int RunBytesMax { get; init; } = 256 * 1024;
 
     /// <summary>Most messages in one run. Default 4096.</summary>

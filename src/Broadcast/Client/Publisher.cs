@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using AtomicBcast.Transport;
 using AtomicBcast.Wire;
 
@@ -20,28 +19,14 @@ public sealed class Publisher : IAsyncDisposable
     /// </summary>
     public const long PositionUnknown = -1;
 
-    private sealed class Pending(ReadOnlyMemory<byte> payload)
-    {
-        public readonly ReadOnlyMemory<byte> Payload = payload;
-        public readonly TaskCompletionSource<long> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class Run(ulong firstSeq, Pending[] messages)
-    {
-        public readonly ulong FirstSeq = firstSeq;
-        public readonly Pending[] Messages = messages;
-        public readonly ReadOnlyMemory<byte>[] Payloads = messages.Select(m => m.Payload).ToArray();
-        public long SentAtMs;
-        public ulong LastSeq => FirstSeq + (ulong)Messages.Length - 1;
-    }
-
     private readonly PublisherOptions _options;
     private readonly ClientConnector _connector;
-    private readonly Channel<Pending> _pending;
-    private readonly List<Run> _inFlight = new();   // guarded by itself, oldest first
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly PublishQueue _pending;
+    private readonly List<PublishRun> _inFlight = new();   // guarded by itself, oldest first
+    private readonly Stack<PublishRun> _freeRuns = new();  // guarded by _inFlight: settled runs, reused
+    private readonly WakeSignal _wake = new();
+    private readonly ITimer _tick;                         // wakes the send loop every TickPeriod: timeouts, a closed connection
     private readonly CancellationTokenSource _dispose = new();
-    private Pending? _carry;
     private int _wakeRequested;                       // 1: a wake is pending for the send loop (see Wake)
     private ulong _nextSeq = 1;
     private ushort _target;
@@ -49,12 +34,16 @@ public sealed class Publisher : IAsyncDisposable
     private TimeSpan _redirectDelay;
     private Task _run = Task.CompletedTask;
 
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(20);
+
     private Publisher(PublisherOptions options)
     {
         _options = options;
         _connector = new ClientConnector(options, PeerKind.Publisher);
         ProducerId = options.ProducerId ?? (ulong)Random.Shared.NextInt64(1, long.MaxValue);
-        _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.PendingMessagesMax) { SingleReader = true });
+        // Chunks large enough for a few full runs, so that chunk ends rarely cut a run short.
+        _tick = TimeProvider.System.CreateTimer(static wake => ((WakeSignal)wake!).Set(), _wake, TickPeriod, TickPeriod);
+        _pending = new PublishQueue(options.PendingMessagesMax, (int)Math.Min(1 << 20, 4L * options.RunBytesMax));
     }
 
     /// <summary>The producer id this publisher numbers its messages under.</summary>
@@ -79,8 +68,12 @@ public sealed class Publisher : IAsyncDisposable
 
     /// <summary>
     /// Publishes one message and completes when it is durable on a majority, with its position in the total order
-    /// (<see cref="PositionUnknown"/> in the rare retry case described there). The payload is copied.
-    /// Cancelling stops the wait only: a message already handed over may still be published.
+    /// (<see cref="PositionUnknown"/> in the rare retry case described there). The payload is copied before this returns.
+    /// Cancelling stops the wait only: a message already handed over may still be published. When
+    /// <see cref="PublisherOptions.PendingMessagesMax"/> messages are waiting to be sent, the message waits its turn
+    /// (still in call order); cancelling then withdraws it if it has not been handed over yet.
+    /// <para>Cost: the returned task and one object per message; the payload goes into pooled memory shared by many
+    /// messages. Pass <see cref="CancellationToken.None"/> on hot paths: a cancellable token adds a wrapper task.</para>
     /// </summary>
     public Task<long> PublishAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -88,19 +81,10 @@ public sealed class Publisher : IAsyncDisposable
             return Task.FromException<long>(new ArgumentException(
                 $"message of {payload.Length} bytes exceeds the limit of {Limits.MessageBytesMax}", nameof(payload)));
         if (_dispose.IsCancellationRequested) return Task.FromException<long>(new ObjectDisposedException(nameof(Publisher)));
-        var pending = new Pending(payload.ToArray());
-        // Fast path, no async state machine: the message is queued at once, the caller awaits its completion directly.
-        if (!_pending.Writer.TryWrite(pending)) return QueueAsync(pending, cancellationToken);
-        Wake();
-        return cancellationToken.CanBeCanceled ? pending.Done.Task.WaitAsync(cancellationToken) : pending.Done.Task;
-    }
-
-    /// <summary>The queue is full: waits for room (cancellable), then for the acknowledgement.</summary>
-    private async Task<long> QueueAsync(Pending pending, CancellationToken cancellationToken)
-    {
-        await _pending.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-        Wake();
-        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var pending = _pending.Enqueue(payload.Span, cancellationToken, out bool queued);
+        if (pending is null) return Task.FromException<long>(new ObjectDisposedException(nameof(Publisher)));
+        if (queued) Wake(); // a parked message is moved in by the send loop itself
+        return cancellationToken.CanBeCanceled ? pending.Task.WaitAsync(cancellationToken) : pending.Task;
     }
 
     /// <summary>
@@ -109,7 +93,7 @@ public sealed class Publisher : IAsyncDisposable
     /// </summary>
     private void Wake()
     {
-        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0) _wake.Release();
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0) _wake.Set();
     }
 
     private long NowMs => Environment.TickCount64;
@@ -157,14 +141,7 @@ public sealed class Publisher : IAsyncDisposable
     {
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var acks = OwnedFrames.ReadAllAsync(connection.Input, OnMessage, reading.Token);
-        Run[] resend;
-        lock (_inFlight) resend = _inFlight.ToArray();
-        foreach (var run in resend) Send(connection, run);
-        if (resend.Length > 0)
-        {
-            Resends += resend.Length;
-            await connection.Output.FlushAsync(stop).ConfigureAwait(false);
-        }
+        if (Resend(connection) > 0) await connection.Output.FlushAsync(stop).ConfigureAwait(false);
         try
         {
             while (!acks.IsCompleted && !Redirected())
@@ -177,7 +154,8 @@ public sealed class Publisher : IAsyncDisposable
                 Volatile.Write(ref _wakeRequested, 0);
                 Interlocked.MemoryBarrier(); // the clear is visible before FillWindow reads the queue (pairs with Wake)
                 if (FillWindow(connection) > 0 && (await connection.Output.FlushAsync(stop).ConfigureAwait(false)).IsCompleted) break;
-                await _wake.WaitAsync(20, stop).ConfigureAwait(false);
+                await _wake.WaitAsync().ConfigureAwait(false); // allocates nothing; the tick bounds the wait
+                stop.ThrowIfCancellationRequested();
             }
         }
         finally
@@ -200,56 +178,75 @@ public sealed class Publisher : IAsyncDisposable
         lock (_inFlight) return _inFlight.Count > 0 && NowMs - _inFlight[0].SentAtMs > _options.AckTimeout.TotalMilliseconds;
     }
 
+    /// <summary>
+    /// Sends every unacknowledged run again, oldest first, with its original boundaries; returns how many. Each is sent
+    /// under the lock: an answer on this connection may settle (and free) runs of the list meanwhile, so the walk goes
+    /// by seq (the list is in seq order), never sending a settled run nor skipping a live one.
+    /// </summary>
+    private int Resend(IConnection connection)
+    {
+        int sent = 0, index = 0;
+        ulong sentUpTo = 0;
+        while (true)
+        {
+            lock (_inFlight)
+            {
+                index = Math.Min(index, _inFlight.Count);
+                while (index > 0 && _inFlight[index - 1].FirstSeq > sentUpTo) index--; // answers removed runs before it
+                if (index >= _inFlight.Count) break;
+                var run = _inFlight[index];
+                System.Diagnostics.Debug.Assert(run.FirstSeq > sentUpTo, "in-flight runs are in seq order");
+                Send(connection, run);
+                sentUpTo = run.FirstSeq;
+                index++;
+            }
+            sent++;
+        }
+        Resends += sent;
+        return sent;
+    }
+
     /// <summary>Forms new runs from pending messages while the window has room; returns how many were sent.</summary>
     private int FillWindow(IConnection connection)
     {
         int sent = 0;
         while (true)
         {
+            PublishRun run;
             lock (_inFlight)
+            {
                 if (_inFlight.Count >= _options.WindowRuns) return sent;
-            var run = TakeRun();
-            if (run is null) return sent;
-            lock (_inFlight) _inFlight.Add(run);
-            Send(connection, run);
+                run = _freeRuns.TryPop(out var free) ? free : new PublishRun();
+            }
+            if (!_pending.TryTakeRun(_options.RunMessagesMax, _options.RunBytesMax, run))
+            {
+                lock (_inFlight) _freeRuns.Push(run);
+                return sent;
+            }
+            run.FirstSeq = _nextSeq;
+            _nextSeq += (ulong)run.Count;
+            lock (_inFlight)
+            {
+                _inFlight.Add(run);
+                Send(connection, run);
+            }
             sent++;
         }
     }
 
-    private Run? TakeRun()
+    /// <summary>Writes the run's frame (one copy of its encoded messages); the caller holds the lock and flushes.</summary>
+    private void Send(IConnection connection, PublishRun run)
     {
-        var messages = new List<Pending>();
-        int bytes = 0;
-        while (messages.Count < _options.RunMessagesMax)
-        {
-            var next = _carry;
-            _carry = null;
-            if (next is null && !_pending.Reader.TryRead(out next)) break;
-            if (messages.Count > 0 && bytes + next.Payload.Length > _options.RunBytesMax)
-            {
-                _carry = next;
-                break;
-            }
-            messages.Add(next);
-            bytes += next.Payload.Length;
-        }
-        if (messages.Count == 0) return null;
-        var run = new Run(_nextSeq, messages.ToArray());
-        _nextSeq += (ulong)messages.Count;
-        return run;
-    }
-
-    private void Send(IConnection connection, Run run)
-    {
+        System.Diagnostics.Debug.Assert(run.InFlight, "a settled run is never sent");
         run.SentAtMs = NowMs;
-        MessageWriter.WritePublish(connection.Output, ProducerId, run.FirstSeq, run.Payloads);
+        MessageWriter.WritePublish(connection.Output, ProducerId, run.FirstSeq, run.Count, run.Messages);
     }
 
     private ValueTask OnMessage(object message)
     {
         OwnedFrames.Release(message);
         if (message is PublishAckMessage ack && ack.ProducerId == ProducerId) OnAck(ack);
-        _wake.Release();
+        _wake.Set();
         return ValueTask.CompletedTask;
     }
 
@@ -257,27 +254,20 @@ public sealed class Publisher : IAsyncDisposable
     {
         lock (_inFlight)
         {
-            int index = _inFlight.FindIndex(r => r.FirstSeq == ack.FirstSeq);
+            int index = IndexOf(ack.FirstSeq);
             if (index < 0) return; // an answer to a run already settled by an earlier answer
-            var run = _inFlight[index];
             switch (ack.Status)
             {
                 case PublishStatus.Committed:
-                    for (int k = 0; k < run.Messages.Length; k++) run.Messages[k].Done.TrySetResult(ack.Position + k);
-                    _inFlight.RemoveAt(index);
+                    Settle(index, ack.Position);
                     break;
                 case PublishStatus.Duplicate:
-                    foreach (var m in run.Messages) m.Done.TrySetResult(PositionUnknown);
-                    _inFlight.RemoveAt(index);
+                    Settle(index, PositionUnknown);
                     break;
                 case PublishStatus.OutOfSequence:
                     // Runs below the expected seq were delivered by an earlier attempt; resend the rest.
-                    _inFlight.RemoveAll(r =>
-                    {
-                        if (r.LastSeq >= ack.ExpectedSeq) return false;
-                        foreach (var m in r.Messages) m.Done.TrySetResult(PositionUnknown);
-                        return true;
-                    });
+                    for (int i = _inFlight.Count - 1; i >= 0; i--)
+                        if (_inFlight[i].LastSeq < ack.ExpectedSeq) Settle(i, PositionUnknown);
                     _redirect ??= _target;
                     break;
                 case PublishStatus.NotLeader:
@@ -293,21 +283,37 @@ public sealed class Publisher : IAsyncDisposable
         }
     }
 
+    /// <summary>The index of the in-flight run starting at <paramref name="firstSeq"/>, or -1; under the lock.</summary>
+    private int IndexOf(ulong firstSeq)
+    {
+        for (int i = 0; i < _inFlight.Count; i++)
+            if (_inFlight[i].FirstSeq == firstSeq) return i;
+        return -1;
+    }
+
+    /// <summary>Completes the run at <paramref name="index"/> and frees it; under the lock.</summary>
+    private void Settle(int index, long firstPosition)
+    {
+        var run = _inFlight[index];
+        _inFlight.RemoveAt(index);
+        run.Acknowledge(firstPosition);
+        _freeRuns.Push(run);
+    }
+
     /// <summary>Stops sending. Messages not yet acknowledged fail with <see cref="PublishException"/>.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_dispose.IsCancellationRequested) return;
         await _dispose.CancelAsync().ConfigureAwait(false);
+        _wake.Set();
         try { await _run.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        _pending.Writer.TryComplete();
+        _tick.Dispose();
         var failure = new PublishException("the publisher was disposed before the message was acknowledged");
         lock (_inFlight)
         {
-            foreach (var run in _inFlight)
-                foreach (var m in run.Messages) m.Done.TrySetException(failure);
+            foreach (var run in _inFlight) run.Fail(failure);
             _inFlight.Clear();
         }
-        if (_carry is { } carry) carry.Done.TrySetException(failure);
-        while (_pending.Reader.TryRead(out var left)) left.Done.TrySetException(failure);
+        _pending.Complete(failure);
     }
 }

@@ -8,7 +8,8 @@ namespace AtomicBcast.Client;
 /// <summary>
 /// Reads the one total order from any member: every message from a position on, then the live tail. After a
 /// disconnect or a member failure it resumes at the next position on another member: no gap, no duplicate.
-/// Memory is bounded by the connection's pipe plus one delivered batch at a time.
+/// Memory is bounded by the connection's pipe plus one delivered batch at a time. <see cref="ReadBatchesAsync"/> reads it
+/// without copying; <see cref="ReadAllAsync"/> copies each message for the caller.
 /// </summary>
 public sealed class Subscriber : IAsyncDisposable
 {
@@ -35,50 +36,101 @@ public sealed class Subscriber : IAsyncDisposable
     }
 
     /// <summary>
-    /// Every message from <paramref name="fromPosition"/> on, in order, following the live tail until cancelled.
+    /// Every message from <paramref name="fromPosition"/> on, in order, following the live tail until cancelled; each
+    /// payload is a copy the caller owns. For high throughput use <see cref="ReadBatchesAsync"/> (no copy).
     /// Throws <see cref="BelowRetentionFloorException"/> when no member still holds <paramref name="fromPosition"/>.
     /// </summary>
     public async IAsyncEnumerable<Delivery> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var batch in ReadBatchesAsync(fromPosition, cancellationToken).ConfigureAwait(false))
+        {
+            long position = batch.FirstPosition;
+            // The batch stays valid while this iterator is suspended: the batch enumeration is not moved meanwhile.
+            foreach (var payload in batch) yield return new Delivery(position++, payload.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// The same stream as <see cref="ReadAllAsync"/> (every message from <paramref name="fromPosition"/> on, in order, no
+    /// gap, no duplicate, resumed on another member after a failure), as views of the delivered batches: no copy and no
+    /// allocation per message. <b>Each <see cref="DeliveryBatch"/> (the same instance every time) and every payload taken
+    /// from it is valid only until the next <c>MoveNextAsync</c>:</b> copy what you keep. Memory: the connection's pipe
+    /// plus pooled buffers of at most two batches, returned when the enumeration ends.
+    /// Throws <see cref="BelowRetentionFloorException"/> when no member still holds <paramref name="fromPosition"/>.
+    /// </summary>
+    public async IAsyncEnumerable<DeliveryBatch> ReadBatchesAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
         long next = fromPosition;
         ushort member = _connector.First(_options.PreferredMember);
         var refusals = new Dictionary<ushort, long>();
-        var received = new List<Delivery>();
-        while (true)
+        var batch = new DeliveryBatch();
+        try
         {
-            var connection = await _connector.TryConnectAsync(member, cancellationToken).ConfigureAwait(false);
-            if (connection is null)
+            while (true)
             {
-                member = NextMember(member);
-                await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            CurrentMember = member;
-            await using (connection.ConfigureAwait(false))
-            {
-                bool subscribed = await TrySubscribeAsync(connection, next, cancellationToken).ConfigureAwait(false);
-                while (subscribed)
+                var connection = await _connector.TryConnectAsync(member, cancellationToken).ConfigureAwait(false);
+                if (connection is null)
                 {
-                    received.Clear();
-                    var outcome = await ReadSomeAsync(connection, next, received, cancellationToken).ConfigureAwait(false);
-                    foreach (var delivery in received)
+                    member = NextMember(member);
+                    await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                CurrentMember = member;
+                await using (connection.ConfigureAwait(false))
+                {
+                    var cursor = new SubscriptionCursor(connection.Input);
+                    bool open = await TrySubscribeAsync(connection, next, cancellationToken).ConfigureAwait(false);
+                    while (open)
                     {
-                        yield return delivery;
-                        next = delivery.Position + 1;
-                        refusals.Clear();
-                    }
-                    if (outcome.Ended) break;
-                    if (outcome.Floor is { } floor)
-                    {
-                        refusals[member] = floor;
-                        if (refusals.Count == _connector.Ids.Count) throw new BelowRetentionFloorException(next, refusals.Values.Min());
-                        break;
+                        var step = cursor.Next(batch, next);
+                        if (step == SubscriptionStep.Batch)
+                        {
+                            yield return batch;
+                            next = batch.NextPosition;
+                            refusals.Clear();
+                        }
+                        else if (step == SubscriptionStep.NeedMore)
+                        {
+                            open = await ReadAsync(connection.Input, cursor, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            if (step == SubscriptionStep.Refused) Refused(refusals, member, cursor.Floor, next);
+                            open = false;
+                        }
                     }
                 }
+                member = NextMember(member);
             }
-            member = NextMember(member);
         }
+        finally
+        {
+            batch.Release();
+        }
+    }
+
+    /// <summary>Reads more of the connection into the cursor; false when the connection is reset or broken. Pooled: a
+    /// read that has to wait allocates nothing.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> ReadAsync(PipeReader input, SubscriptionCursor cursor, CancellationToken cancellationToken)
+    {
+        try
+        {
+            cursor.Hold(await input.ReadAsync(cancellationToken).ConfigureAwait(false));
+            return true;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false; // reset or broken: resume on another member
+        }
+    }
+
+    /// <summary>Notes a member's refusal; throws when every member refused since the last delivery.</summary>
+    private void Refused(Dictionary<ushort, long> refusals, ushort member, long floor, long next)
+    {
+        refusals[member] = floor;
+        if (refusals.Count == _connector.Ids.Count) throw new BelowRetentionFloorException(next, refusals.Values.Min());
     }
 
     private static async Task<bool> TrySubscribeAsync(IConnection connection, long next, CancellationToken cancellationToken)
@@ -99,76 +151,6 @@ public sealed class Subscriber : IAsyncDisposable
         Reconnects++;
         var next = _connector.Next(member);
         return next;
-    }
-
-    private readonly record struct ReadOutcome(bool Ended, long? Floor);
-
-    /// <summary>Reads what the pipe holds (at least one frame or the end), decoding deliveries at or after <paramref name="next"/>.</summary>
-    private static async Task<ReadOutcome> ReadSomeAsync(IConnection connection, long next, List<Delivery> into, CancellationToken cancellationToken)
-    {
-        ReadResult result;
-        try
-        {
-            result = await connection.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new ReadOutcome(true, null); // reset or broken: resume on another member
-        }
-        var buffer = result.Buffer;
-        long? floor = null;
-        bool broken = false;
-        try
-        {
-            while (floor is null && FrameCodec.TryReadFrame(ref buffer, out var frame))
-            {
-                if (frame.Type == MessageType.Deliver) next = Math.Max(next, Decode(frame, next, into));
-                else if (frame.Type == MessageType.Error) floor = ReadFloor(MessageReader.ReadError(frame));
-            }
-        }
-        catch (WireException)
-        {
-            broken = true; // a malformed stream: drop this member's connection and resume elsewhere
-        }
-        connection.Input.AdvanceTo(buffer.Start, result.Buffer.End);
-        return new ReadOutcome(broken || result.IsCompleted || result.IsCanceled, floor);
-    }
-
-    private static long ReadFloor(in ErrorMessage error)
-    {
-        if (error.Code != ErrorCode.BelowRetentionFloor) return long.MaxValue; // any other refusal: try another member
-        int at = error.Text.LastIndexOf(' ');
-        return long.TryParse(error.Text.AsSpan(at + 1), out long floor) ? floor : long.MaxValue;
-    }
-
-    /// <summary>Adds the delivery's messages at or after <paramref name="next"/>; returns the position after it. A delivery
-    /// that starts beyond <paramref name="next"/> would leave a gap: the member is broken, resume elsewhere.</summary>
-    private static long Decode(in Frame frame, long next, List<Delivery> into)
-    {
-        var header = MessageReader.ReadDeliver(frame, out var skippedBytes, out var batch);
-        if (header.FirstPosition > next) WireException.Throw($"delivery at position {header.FirstPosition} leaves a gap after {next}");
-        Span<ushort> skipped = header.SkippedRunCount <= 256 ? stackalloc ushort[header.SkippedRunCount] : new ushort[header.SkippedRunCount];
-        MessageReader.CopySkippedRuns(skippedBytes, skipped);
-        using var opened = BatchReader.Open(batch);
-        long position = header.FirstPosition;
-        int runIndex = 0, skip = 0;
-        var runs = opened.EnumerateRuns();
-        while (runs.MoveNext())
-        {
-            if (skip < skipped.Length && skipped[skip] == runIndex)
-            {
-                skip++;
-                runIndex++;
-                continue;
-            }
-            foreach (var payload in runs.Messages)
-            {
-                if (position >= next) into.Add(new Delivery(position, payload.ToArray()));
-                position++;
-            }
-            runIndex++;
-        }
-        return position;
     }
 
     /// <summary>Nothing to release: connections live inside <see cref="ReadAllAsync"/>.</summary>

@@ -33,8 +33,12 @@ public sealed class ConsensusOptions
     public int FetchCountMax { get; init; } = 64;
     public int FetchBytesMax { get; init; } = 8 << 20;
 
-    /// <summary>Chosen values kept in memory behind the delivery point, to serve fetches (the log keeps the rest).</summary>
-    public long RetainedInstances { get; init; } = 1 << 14;
+    /// <summary>
+    /// Chosen values kept in memory behind the delivery point, to serve fetches quickly; older ones are served from the
+    /// log. Memory: up to this many batches of up to <see cref="BatchBytesMax"/> (256 MiB at the defaults). It was 16,384
+    /// before fetches could be served from the log, which let a member hold gigabytes of delivered batches.
+    /// </summary>
+    public long RetainedInstances { get; init; } = 256;
 
     /// <summary>A commit checkpoint (position + producer table) is written every this many delivered instances.</summary>
     public int CheckpointEveryInstances { get; init; } = 64;

@@ -7,12 +7,13 @@ namespace AtomicBcast.Node;
 // from the loop's latest snapshot (never the core itself), until it closes. This is what `abcast status` asks.
 public sealed partial class MemberHost
 {
-    /// <summary>The reply to a status request: the snapshot refreshed every tick, plus the subscriber retention floor.</summary>
+    /// <summary>The reply to a status request: the snapshot refreshed every tick, plus the subscriber retention floor and
+    /// this process's counters (CPU, collections, allocation), read now.</summary>
     internal StatusReplyMessage StatusReply()
     {
         var s = _status;
         return new StatusReplyMessage(s.NodeId, (MemberRole)s.Role, s.Halted, s.LeaderId, s.Promised, s.NextInstance, s.ChosenUpTo,
-            s.NextPosition, s.LogBytes, s.AcceptedFloor, RetentionFloor);
+            s.NextPosition, s.LogBytes, s.AcceptedFloor, RetentionFloor, ProcessFigures.OfThisProcess());
     }
 
     /// <summary>Answers the first request (already read) and every later one; any other frame is a protocol violation.</summary>

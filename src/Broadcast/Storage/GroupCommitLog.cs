@@ -44,7 +44,7 @@ public sealed partial class GroupCommitLog : IDisposable
     private ulong? _cleanTail;            // during recovery: the tail a clean close marked, else null
 
     private readonly Thread _flusher;
-    private readonly ManualResetEventSlim _work = new(false);
+    private readonly ManualResetEventSlim _work = new(false, spinCount: 0); // no spinning: appenders and the flusher share 2 cores with the rest
     private Segment? _activeSegment;      // the segment the flusher writes; flusher thread only
     private long _flushCount, _flushedBytes;
 

@@ -14,7 +14,7 @@ namespace AtomicBcast.Wire;
 ///   exactly once per reference. The last release returns the array to the pool.
 /// - Immutable once published: write through <see cref="WritableSpan"/> only before handing it to anyone.
 /// - Thread-safe counting: the node's loop, senders and the log's flusher may release concurrently.
-/// - Pooled twice: the bytes go back to the array pool and the object itself to an object pool, so a steady
+/// - Pooled twice: the bytes go back to <see cref="BatchArrayPool"/> and the object itself to an object pool, so a steady
 ///   stream of batches allocates nothing. A holder must never touch a buffer after its own last Release: the
 ///   object may already carry another batch.
 /// </summary>
@@ -44,7 +44,7 @@ public sealed class BatchBuffer
             throw new ArgumentOutOfRangeException(nameof(length), length, "batch larger than Limits.FrameBytesMax");
         var buffer = s_pool.Get();
         Debug.Assert(buffer._references == 0 && buffer._array.Length == 0, "pooled buffer still in use");
-        buffer._array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        buffer._array = BatchArrayPool.Rent(Math.Max(length, 1));
         buffer._length = length;
         buffer._references = 1;
         return buffer;
@@ -91,7 +91,7 @@ public sealed class BatchBuffer
             var array = _array;
             _array = [];
             _length = 0;
-            ArrayPool<byte>.Shared.Return(array);
+            BatchArrayPool.Return(array);
             s_pool.Return(this);
         }
     }

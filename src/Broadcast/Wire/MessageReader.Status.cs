@@ -13,11 +13,16 @@ public static partial class MessageReader
 
     public static StatusReplyMessage ReadStatusReply(in Frame frame)
     {
-        var b = Exact(frame, MessageType.StatusReply, stackalloc byte[MessageLayout.StatusReplyBytes]);
+        int length = frame.Body.Length == MessageLayout.StatusReplyWithoutProcessBytes
+            ? MessageLayout.StatusReplyWithoutProcessBytes : MessageLayout.StatusReplyBytes;
+        Span<byte> scratch = stackalloc byte[MessageLayout.StatusReplyBytes];
+        var b = Exact(frame, MessageType.StatusReply, scratch[..length]);
         var role = (MemberRole)b[2];
         if (!Enum.IsDefined(role)) WireException.Throw($"unknown member role {b[2]}");
         if (b[3] > 1) WireException.Throw($"status halted flag {b[3]} is not 0 or 1");
+        var process = length == MessageLayout.StatusReplyWithoutProcessBytes ? ProcessFigures.Unknown
+            : new ProcessFigures(I64(b, 62), I64(b, 70), I64(b, 78), I64(b, 86), I64(b, 94), I64(b, 102));
         return new StatusReplyMessage(U16(b, 0), role, b[3] == 1, U16(b, 4), new Ballot(U64(b, 6)), I64(b, 14), I64(b, 22),
-            I64(b, 30), I64(b, 38), I64(b, 46), I64(b, 54));
+            I64(b, 30), I64(b, 38), I64(b, 46), I64(b, 54), process);
     }
 }

@@ -14,7 +14,7 @@ public static partial class MessageWriter
 
     public static void Write(IBufferWriter<byte> writer, in StatusReplyMessage message)
     {
-        // header(6) + nodeId(2) + role(1) + halted(1) + leaderId(2) + 7 x 8 = 68
+        // header(6) + nodeId(2) + role(1) + halted(1) + leaderId(2) + 7 x 8 + 6 x 8 (process figures) = 116
         var span = writer.GetSpan(FrameHeader + MessageLayout.StatusReplyBytes);
         FrameCodec.WriteHeader(span, MessageType.StatusReply, 0, MessageLayout.StatusReplyBytes);
         BinaryPrimitives.WriteUInt16LittleEndian(span[FrameHeader..], message.NodeId);
@@ -28,6 +28,13 @@ public static partial class MessageWriter
         Put(span, 38, message.LogBytes);
         Put(span, 46, message.AcceptedFloor);
         Put(span, 54, message.EarliestPosition);
+        var process = message.Process;
+        Put(span, 62, process.CpuMs);
+        Put(span, 70, process.Gen0Collections);
+        Put(span, 78, process.Gen1Collections);
+        Put(span, 86, process.Gen2Collections);
+        Put(span, 94, process.AllocatedBytes);
+        Put(span, 102, process.WorkingSetBytes);
         writer.Advance(FrameHeader + MessageLayout.StatusReplyBytes);
     }
 }

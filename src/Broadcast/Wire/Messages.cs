@@ -108,5 +108,29 @@ public enum MemberRole : byte
 /// <param name="LogBytes">Bytes its log has written.</param>
 /// <param name="AcceptedFloor">Its acceptor holds every accept from this instance up.</param>
 /// <param name="EarliestPosition">The earliest position a subscriber can start from on it.</param>
+/// <param name="Process">Its process's counters (<see cref="ProcessFigures.Unknown"/> from a member that predates them).</param>
 public readonly record struct StatusReplyMessage(ushort NodeId, MemberRole Role, bool Halted, ushort LeaderId, Ballot Promised,
-    long NextInstance, long ChosenUpTo, long NextPosition, long LogBytes, long AcceptedFloor, long EarliestPosition);
+    long NextInstance, long ChosenUpTo, long NextPosition, long LogBytes, long AcceptedFloor, long EarliestPosition,
+    ProcessFigures Process = default);
+
+/// <summary>
+/// A member process's running totals, so that a benchmark or an operator can tell CPU, garbage collections and
+/// allocation per message from two replies (nothing else sees inside another process). -1: unknown.
+/// </summary>
+/// <param name="CpuMs">User + system CPU time since the process started.</param>
+/// <param name="Gen0Collections">Garbage collections of generation 0 (each gen1 and gen2 collection counts here too).</param>
+/// <param name="Gen1Collections">Of generation 1 (gen2 collections count here too).</param>
+/// <param name="Gen2Collections">Of generation 2 (full collections).</param>
+/// <param name="AllocatedBytes">Bytes allocated on the managed heap since the process started.</param>
+/// <param name="WorkingSetBytes">Physical memory the process uses now.</param>
+public readonly record struct ProcessFigures(long CpuMs, long Gen0Collections, long Gen1Collections, long Gen2Collections,
+    long AllocatedBytes, long WorkingSetBytes)
+{
+    public static readonly ProcessFigures Unknown = new(-1, -1, -1, -1, -1, -1);
+
+    public bool IsKnown => CpuMs >= 0;
+
+    /// <summary>This process, now.</summary>
+    public static ProcessFigures OfThisProcess() => new((long)Environment.CpuUsage.TotalTime.TotalMilliseconds,
+        GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(precise: false), Environment.WorkingSet);
+}

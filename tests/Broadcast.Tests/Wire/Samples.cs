@@ -46,9 +46,10 @@ internal static class Samples
         yield return ("deliver-skipped", new DeliverMessage(1000, 78, [0, 2], WireTestKit.Batch(3, 2, 8, false)));
         yield return ("deliver-noop", new DeliverMessage(1006, 79, [], BatchCodec.CreateNoOp()));
         yield return ("status-request", new StatusRequestMessage());
-        yield return ("status-reply", new StatusReplyMessage(3, MemberRole.Leader, false, 3, s_ballot, 1000, 999, 123_456, 1L << 33, 990, 17));
+        yield return ("status-reply", new StatusReplyMessage(3, MemberRole.Leader, false, 3, s_ballot, 1000, 999, 123_456, 1L << 33, 990, 17,
+            new ProcessFigures(2_500, 10, 2, 0, 1L << 32, 200L << 20)));
         yield return ("status-reply-extremes", new StatusReplyMessage(ushort.MaxValue, MemberRole.PreCandidate, true, 0, new Ballot(ulong.MaxValue),
-            long.MaxValue, -1, long.MinValue, 0, long.MaxValue, long.MaxValue));
+            long.MaxValue, -1, long.MinValue, 0, long.MaxValue, long.MaxValue, ProcessFigures.Unknown));
     }
 
     /// <summary>The largest legal body of each type that has a variable size.</summary>

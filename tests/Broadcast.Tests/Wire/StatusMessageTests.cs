@@ -8,7 +8,8 @@ namespace AtomicBcast.Tests.Wire;
 public class StatusMessageTests
 {
     private static readonly StatusReplyMessage s_reply =
-        new(2, MemberRole.Follower, false, 1, Ballot.Create(5, 1), 300, 299, 4000, 1 << 20, 280, 100);
+        new(2, MemberRole.Follower, false, 1, Ballot.Create(5, 1), 300, 299, 4000, 1 << 20, 280, 100,
+            new ProcessFigures(12_345, 40, 7, 1, 5L << 30, 300L << 20));
 
     [Fact]
     public void RequestIsABareHeaderAndReplyHasTheDocumentedLayout()
@@ -20,7 +21,29 @@ public class StatusMessageTests
         Assert.Equal([2, 0, (byte)MemberRole.Follower, 0, 1, 0], bytes[6..12]);
         Assert.Equal(Ballot.Create(5, 1).Value, BitConverter.ToUInt64(bytes, 12));
         Assert.Equal(100, BitConverter.ToInt64(bytes, 6 + 54));
+        Assert.Equal(12_345, BitConverter.ToInt64(bytes, 6 + 62));
+        Assert.Equal(300L << 20, BitConverter.ToInt64(bytes, 6 + 102));
         Assert.Equal(s_reply, (StatusReplyMessage)DecodeOne(bytes));
+    }
+
+    [Fact]
+    public void AReplyWithoutProcessFiguresFromAnOlderMemberReadsAsUnknownFigures()
+    {
+        var older = WithBody(Encode(s_reply), MessageLayout.StatusReplyWithoutProcessBytes);
+        var read = (StatusReplyMessage)DecodeOne(older);
+        Assert.Equal(s_reply with { Process = ProcessFigures.Unknown }, read);
+        Assert.False(read.Process.IsKnown);
+    }
+
+    [Fact]
+    public void ThisProcessFiguresAreKnownAndPlausible()
+    {
+        var before = ProcessFigures.OfThisProcess();
+        _ = new byte[100_000];
+        var after = ProcessFigures.OfThisProcess();
+        Assert.True(before.IsKnown && after.CpuMs >= before.CpuMs && after.AllocatedBytes > before.AllocatedBytes);
+        Assert.True(after.Gen0Collections >= after.Gen1Collections && after.Gen1Collections >= after.Gen2Collections);
+        Assert.True(after.WorkingSetBytes > 0);
     }
 
     [Fact]

@@ -6,14 +6,16 @@ namespace AtomicBcast.Cli.Bench;
 /// <summary>GC collections during the measurement window (JSON <c>gcCount</c>: <c>gen0</c>, <c>gen1</c>, <c>gen2</c>).</summary>
 internal sealed record GcCounts(int Gen0, int Gen1, int Gen2);
 
-/// <summary>A member process on this host: CPU seconds it used during the measurement window (from /proc).</summary>
-internal sealed record MemberUsage(int Id, int Pid, double? CpuSeconds);
+/// <summary>A member's figures over the measurement window, from its status replies (null: not known): CPU seconds, GC
+/// collections, managed bytes it allocated per message delivered in the window, and its resident memory at the end.</summary>
+internal sealed record MemberUsage(int Id, double? CpuSeconds, GcCounts? GcCount, double? AllocatedBytesPerMessage, double? WorkingSetMegabytes);
 
 /// <summary>
 /// The result of one run, written as JSON by <c>--json</c>. Throughput counts this run's messages delivered to a
 /// subscriber inside the measurement window (mean over subscribers; acknowledged ones when there are none); MB is
 /// 10^6 bytes of payload. Latencies are of messages published inside the window. CPU, GC and allocation figures are
-/// of this process over the window: with <c>--embedded</c> the members live in it, so they include the members.
+/// of this process over the window: with <c>--embedded</c> the members live in it, so they include the members. Each
+/// member's figures come from its status replies at the window's start and end.
 /// </summary>
 internal sealed record BenchReport(
     string Mode, bool Sync, int Size, int Publishers, int Window, double? Rate, double Seconds, double Warmup, int Subscribers,
@@ -43,7 +45,13 @@ internal sealed record BenchReport(
         output.WriteLine($"delivery     {P(DeliveryLatencyMs)}");
         output.WriteLine($"bench cpu    {CpuSeconds:0.00} s, GC gen0 {GcCount.Gen0} gen1 {GcCount.Gen1} gen2 {GcCount.Gen2}, "
             + $"{AllocatedBytesPerMessage:N0} B allocated per message{(Mode == "embedded" ? " (members included: same process)" : "")}");
-        foreach (var m in Members) output.WriteLine($"member {m.Id}     pid {m.Pid}, cpu {(m.CpuSeconds is { } c ? $"{c:0.00} s" : "?")}");
+        if (Mode == "embedded") output.WriteLine("members      in this process: the bench figures above include them");
+        else
+            foreach (var m in Members)
+                output.WriteLine(m.CpuSeconds is { } c && m.GcCount is { } g
+                    ? $"member {m.Id}     cpu {c:0.00} s, GC gen0 {g.Gen0} gen1 {g.Gen1} gen2 {g.Gen2}, {m.AllocatedBytesPerMessage:N1} B allocated per message, "
+                        + $"{m.WorkingSetMegabytes:N0} MB resident"
+                    : $"member {m.Id}     ? (no status reply with process figures)");
         if (!AllDelivered) output.WriteLine("WARNING      not every acknowledged message reached every subscriber before the guard expired");
     }
 }

@@ -3,6 +3,7 @@ using System.Reflection;
 using AtomicBcast.Client;
 using AtomicBcast.Node;
 using AtomicBcast.Storage;
+using AtomicBcast.Wire;
 
 namespace AtomicBcast.Cli.Bench;
 
@@ -55,7 +56,7 @@ internal static class BenchRunner
             var subscribers = Enumerable.Range(0, options.Subscribers).Select(_ => new LoadSubscriber(shared)).ToArray();
             var reading = subscribers.Select((s, i) => Task.Run(() =>
                 s.RunAsync(target.Subscriber(target.MemberIds[i % target.MemberIds.Count]), from, stopSubscribers.Token))).ToArray();
-            var usage = Task.Run(() => SampleUsageAsync(shared, target.LocalPids, stop));
+            var usage = Task.Run(() => SampleUsageAsync(shared, target, stop));
             double? ratePerPublisher = options.Rate / options.Publishers;
             var load = Task.WhenAll(publishers.Select(p => Task.Run(() =>
                 new LoadPublisher(p, shared, options.Size, options.Window, ratePerPublisher).RunAsync(stop))));
@@ -64,7 +65,9 @@ internal static class BenchRunner
             bool all = await AllDeliveredAsync(shared, subscribers, stop);
             await stopSubscribers.CancelAsync();
             await Task.WhenAll(reading);
-            var (bench, members) = await usage;
+            var (bench, memberFirst, memberLast) = await usage;
+            long deliveredInWindow = subscribers.Length == 0 ? shared.AckedInWindow : (long)subscribers.Average(s => s.DeliveredInWindow);
+            var members = MemberFigures.Between(target.MemberIds, memberFirst, memberLast, deliveredInWindow);
             return Report(options, target, shared, subscribers, bench, members, all);
         }
         finally
@@ -118,18 +121,17 @@ internal static class BenchRunner
         return true;
     }
 
-    /// <summary>This process's (and local members') usage over exactly the measurement window.</summary>
-    private static async Task<(UsageSample Bench, List<MemberUsage> Members)> SampleUsageAsync(BenchShared shared,
-        IReadOnlyDictionary<int, int> pids, CancellationToken stop)
+    /// <summary>This process's usage over exactly the measurement window, and the members' figures at its two ends.</summary>
+    private static async Task<(UsageSample Bench, Dictionary<ushort, ProcessFigures> MemberFirst, Dictionary<ushort, ProcessFigures> MemberLast)>
+        SampleUsageAsync(BenchShared shared, BenchTarget target, CancellationToken stop)
     {
         await DelayUntilAsync(shared.MeasureStart, stop);
         var first = UsageSample.Now();
-        var memberFirst = pids.ToDictionary(p => p.Key, p => MemberProcesses.CpuSeconds(p.Value));
+        var memberFirst = await MemberFigures.ReadAsync(target, stop);
         await DelayUntilAsync(shared.MeasureEnd, stop);
         var bench = UsageSample.Now() - first;
-        var members = pids.Select(p => new MemberUsage(p.Key, p.Value,
-            MemberProcesses.CpuSeconds(p.Value) - memberFirst[p.Key])).OrderBy(m => m.Id).ToList();
-        return (bench, members);
+        var memberLast = await MemberFigures.ReadAsync(target, stop);
+        return (bench, memberFirst, memberLast);
     }
 
     private static async Task DelayUntilAsync(long timestamp, CancellationToken stop)

@@ -3,13 +3,12 @@ using AtomicBcast.Node;
 
 namespace AtomicBcast.Cli.Bench;
 
-/// <summary>The cluster a run loads: how to reach it, who leads, and which member processes run on this host.</summary>
+/// <summary>The cluster a run loads: how to reach it and who leads.</summary>
 internal sealed record BenchTarget(string Mode, bool Sync, IReadOnlyList<ushort> MemberIds, Func<PublisherOptions> Publisher,
-    Func<ushort, SubscriberOptions> Subscriber, Func<string> Leader, IReadOnlyDictionary<int, int> LocalPids)
+    Func<ushort, SubscriberOptions> Subscriber, Func<string> Leader)
 {
     public static BenchTarget Of(EmbeddedCluster cluster, bool sync, int pendingMessagesMax, int windowRuns) => new("embedded", sync,
-        cluster.Members.Keys.ToArray(), () => cluster.PublisherOptions(pendingMessagesMax, windowRuns), cluster.SubscriberOptions, () => cluster.Leader?.ToString() ?? "-",
-        new Dictionary<int, int>());
+        cluster.Members.Keys.ToArray(), () => cluster.PublisherOptions(pendingMessagesMax, windowRuns), cluster.SubscriberOptions, () => cluster.Leader?.ToString() ?? "-");
 
     /// <summary>A running cluster; sync is what its members default to (the bench cannot see their setting).</summary>
     public static BenchTarget Of(ClusterConfig config, int pendingMessagesMax, int windowRuns) => new("cluster", true, config.Members.Select(m => (ushort)m.Id).ToArray(),
@@ -18,7 +17,7 @@ internal sealed record BenchTarget(string Mode, bool Sync, IReadOnlyList<ushort>
             ClusterId = config.ClusterId, Members = config.Members.ToDictionary(m => (ushort)m.Id, m => m.EndPoint),
             PendingMessagesMax = pendingMessagesMax, WindowRuns = windowRuns,
         },
-        id => Commands.CliSupport.SubscriberOptions(config, id), () => LeaderFromStatusFiles(config), MemberProcesses.FindLocal(config));
+        id => Commands.CliSupport.SubscriberOptions(config, id), () => LeaderFromStatusFiles(config));
 
     private static string LeaderFromStatusFiles(ClusterConfig config)
     {

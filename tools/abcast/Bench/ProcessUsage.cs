@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using AtomicBcast.Node;
+using AtomicBcast.Client;
+using AtomicBcast.Wire;
 
 namespace AtomicBcast.Cli.Bench;
 
@@ -18,44 +19,26 @@ internal readonly record struct UsageSample(double CpuSeconds, int Gen0, int Gen
 }
 
 /// <summary>
-/// CPU seconds of a running cluster's members when they run on this host: their pid comes from the data directory's
-/// <c>LOCK.owner</c>, their CPU from <c>/proc/PID/stat</c>. Members elsewhere (or without /proc) report nothing.
-/// Their GC counts are not visible from outside the process.
+/// The members' own figures over the measurement window, from their status replies (CPU, garbage collections,
+/// allocation: <see cref="ProcessFigures"/>), so they are known wherever the members run. A member that does not answer
+/// at either end, or predates the figures, reports nothing.
 /// </summary>
-internal static class MemberProcesses
+internal static class MemberFigures
 {
-    public static Dictionary<int, int> FindLocal(ClusterConfig config)
+    public static async Task<Dictionary<ushort, ProcessFigures>> ReadAsync(BenchTarget target, CancellationToken stop)
     {
-        var pids = new Dictionary<int, int>();
-        foreach (var member in config.Members)
-        {
-            try
-            {
-                var owner = File.ReadAllText(Path.Combine(member.DataDir, DataDirectoryLock.OwnerFileName)).Split(' ');
-                // "pid N on HOST since TIME"
-                if (owner.Length >= 4 && owner[0] == "pid" && owner[3] == Environment.MachineName && int.TryParse(owner[1], out int pid))
-                    pids[member.Id] = pid;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-        return pids;
+        var replies = await Task.WhenAll(target.MemberIds.Select(async id =>
+            (Id: id, Reply: await StatusQuery.TryQueryAsync(target.Subscriber(id), id, stop).ConfigureAwait(false)))).ConfigureAwait(false);
+        return replies.Where(r => r.Reply is { Process.IsKnown: true }).ToDictionary(r => r.Id, r => r.Reply!.Value.Process);
     }
 
-    /// <summary>utime + stime of <paramref name="pid"/> in seconds, or null if it cannot be read.</summary>
-    public static double? CpuSeconds(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // Fields after the command: state is field 3, utime 14 and stime 15 (1-based), in clock ticks (USER_HZ, 100 on Linux).
-            return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
+    /// <summary>Each member's usage between two readings; <paramref name="messages"/> divides its allocation.</summary>
+    public static List<MemberUsage> Between(IReadOnlyList<ushort> ids, Dictionary<ushort, ProcessFigures> first,
+        Dictionary<ushort, ProcessFigures> last, long messages) =>
+        ids.Select(id => first.TryGetValue(id, out var a) && last.TryGetValue(id, out var b)
+            ? new MemberUsage(id, (b.CpuMs - a.CpuMs) / 1000.0,
+                new GcCounts((int)(b.Gen0Collections - a.Gen0Collections), (int)(b.Gen1Collections - a.Gen1Collections),
+                    (int)(b.Gen2Collections - a.Gen2Collections)),
+                messages == 0 ? null : (b.AllocatedBytes - a.AllocatedBytes) / (double)messages, b.WorkingSetBytes / 1e6)
+            : new MemberUsage(id, null, null, null, null)).ToList();
 }

@@ -67,6 +67,15 @@ internal static class StatusCommand
                 ["leaderId"] = s?.LeaderId,
                 ["halted"] = s?.Halted,
                 ["earliestPosition"] = s?.EarliestPosition,
+                ["process"] = s is { Process.IsKnown: true } p ? new JsonObject
+                {
+                    ["cpuMs"] = p.Process.CpuMs,
+                    ["gen0"] = p.Process.Gen0Collections,
+                    ["gen1"] = p.Process.Gen1Collections,
+                    ["gen2"] = p.Process.Gen2Collections,
+                    ["allocatedBytes"] = p.Process.AllocatedBytes,
+                    ["workingSetBytes"] = p.Process.WorkingSetBytes,
+                } : null,
             });
         }
         Console.WriteLine(new JsonObject { ["members"] = members }.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));

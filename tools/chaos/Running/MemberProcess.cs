@@ -9,6 +9,7 @@ namespace AtomicBcast.Chaos.Running;
 internal sealed class MemberProcess(int id, string abcast, string configPath, string logPath, bool unsafeNoSync, RunClock clock)
 {
     private Process? _process;
+    private readonly object _exitGate = new();
     private StreamWriter? _log;
     private readonly object _logLock = new();
 
@@ -45,19 +46,29 @@ internal sealed class MemberProcess(int id, string abcast, string configPath, st
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) Write(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Write(e.Data); };
         process.Exited += (_, _) => OnExited(process);
-        process.Start();
+        lock (_exitGate) // an exit at once waits here until _process names this process
+        {
+            process.Start();
+            _process = process;
+        }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        _process = process;
     }
 
+    /// <summary>Records the exit once per process: from its Exited event or from <see cref="WaitForExit"/>, whichever comes
+    /// first (the event is raised asynchronously, after WaitForExit may already have returned). A late event of a process
+    /// already replaced by a restart is ignored.</summary>
     private void OnExited(Process process)
     {
-        int code = process.ExitCode;
-        long at = clock.NowMs;
-        Exit = (code, at);
-        Write($"{Wall()} === chaos: member {id} exited with {code} at {at} ms{(ExpectExit ? " (expected)" : " (UNEXPECTED)")}");
-        if (!ExpectExit) lock (UnexpectedExits) UnexpectedExits.Add((code, at));
+        lock (_exitGate)
+        {
+            if (process != _process || Exit is not null) return;
+            int code = process.ExitCode;
+            long at = clock.NowMs;
+            Exit = (code, at);
+            Write($"{Wall()} === chaos: member {id} exited with {code} at {at} ms{(ExpectExit ? " (expected)" : " (UNEXPECTED)")}");
+            if (!ExpectExit) lock (UnexpectedExits) UnexpectedExits.Add((code, at));
+        }
     }
 
     public void Signal(int signal)
@@ -75,7 +86,16 @@ internal sealed class MemberProcess(int id, string abcast, string configPath, st
         WaitForExit(TimeSpan.FromSeconds(10));
     }
 
-    public bool WaitForExit(TimeSpan timeout) => _process is null || _process.WaitForExit(timeout);
+    /// <summary>True once the process has exited, with <see cref="Exit"/> set (a fsync-eio run once read it before the
+    /// Exited event had set it, and reported a halt with exit 3 as "exited with  after  ms").</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        var process = _process;
+        if (process is null) return true;
+        if (!process.WaitForExit(timeout)) return false;
+        OnExited(process);
+        return true;
+    }
 
     /// <summary>Stops the member in order (SIGTERM), then by force if it does not stop within <paramref name="patience"/>.</summary>
     public void Stop(TimeSpan patience)

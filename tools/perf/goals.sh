@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The throughput issue's goal runs: 64 B messages, 3 runs of 60 s (each on a fresh cluster of 3 `abcast node`
+# processes, sync on, one `abcast bench` with 1 subscriber), then 3 runs with one message in flight; prints each run
+# and the medians. Writes the JSON of every run to $OUT (default /tmp/abcast-goals). Not run by CI.
+#   tools/perf/goals.sh                          # WINDOW=16384 SECONDS_PER_RUN=60 WARMUP=20 RUNS=3
+# Takes about RUNS x (SECONDS_PER_RUN + WARMUP + 10 s) + RUNS x 35 s. Needs ports 7401-7403 free.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUN_S=${SECONDS_PER_RUN:-60}
+WARM_S=${WARMUP:-20}
+WINDOW=${WINDOW:-16384}
+RUNS=${RUNS:-3}
+OUT=${OUT:-/tmp/abcast-goals}
+mkdir -p "$OUT"
+dotnet build -c Release tools/abcast -v q -nologo >/dev/null
+ABCAST=tools/abcast/bin/Release/net10.0/abcast
+
+NODES=()
+stop_nodes() {
+    for pid in "${NODES[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    NODES=()
+}
+trap stop_nodes EXIT
+
+run() { # name, then bench options: one fresh cluster per run
+    local name=$1; shift
+    local dir; dir=$(mktemp -d /tmp/abcast-goal-XXXXXX)
+    $ABCAST cluster init --members 3 --base-port 7401 --dir "$dir" --cluster-id goals >/dev/null
+    for id in 1 2 3; do
+        $ABCAST node --config "$dir/cluster.json" --id "$id" 2>"$dir/node$id.log" &
+        NODES+=($!)
+    done
+    sleep 3
+    $ABCAST bench --config "$dir/cluster.json" --json "$OUT/$name.json" "$@" >"$dir/bench.txt"
+    stop_nodes
+    rm -rf "$dir"
+}
+
+for r in $(seq "$RUNS"); do
+    run "goal-64-$r" --size 64 --publishers 1 --window "$WINDOW" --seconds "$RUN_S" --warmup "$WARM_S"
+done
+for r in $(seq "$RUNS"); do
+    run "one-in-flight-$r" --size 64 --publishers 1 --window 1 --seconds 20 --warmup 5
+done
+
+python3 - "$OUT" "$RUNS" <<'EOF'
+import json, statistics, sys
+out, runs = sys.argv[1], int(sys.argv[2])
+def load(name): return [json.load(open(f"{out}/{name}-{r}.json")) for r in range(1, runs + 1)]
+def members(d):
+    known = [m for m in d["members"] if m.get("cpuSeconds") is not None]
+    cpu = sum(m["cpuSeconds"] for m in known)
+    alloc = "/".join(f'{m["allocatedBytesPerMessage"]:.1f}' for m in known)
+    gen2 = "/".join(str(m["gcCount"]["gen2"]) for m in known)
+    return cpu, alloc, gen2
+goal = load("goal-64")
+for r, d in enumerate(goal, 1):
+    cpu, alloc, gen2 = members(d)
+    print(f'64 B run {r}: {d["messagesPerSecond"]:,.0f} msgs/s delivered, {d["megabytesPerSecond"]:.1f} MB/s, ack p50 '
+          f'{d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms; members {cpu / max(1, d["messagesDelivered"]) * 1e6:.2f} us CPU '
+          f'per message together, {alloc} B allocated per message, gen2 {gen2}; bench {d["allocatedBytesPerMessage"]:.0f} B per message')
+print(f'64 B median: {statistics.median(d["messagesPerSecond"] for d in goal):,.0f} msgs/s delivered (goal 1,000,000)')
+one = load("one-in-flight")
+for r, d in enumerate(one, 1):
+    print(f'one in flight run {r}: ack p50 {d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms')
+print(f'one in flight median ack p50: {statistics.median(d["ackLatencyMs"]["p50"] for d in one)} ms (goal 1 ms)')
+EOF
