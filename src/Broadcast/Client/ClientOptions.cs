@@ -24,7 +24,7 @@ public abstract class ClientOptions
     /// <summary>Pause between attempts when no member could be reached. Default 100 ms.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    internal void Validate()
+    internal virtual void Validate()
     {
         if (string.IsNullOrEmpty(ClusterId)) throw new ArgumentException("ClusterId is required");
         if (Members is null || Members.Count == 0) throw new ArgumentException("Members must name at least one member");
@@ -56,6 +56,15 @@ public sealed class PublisherOptions : ClientOptions
 
     /// <summary>A run not acknowledged within this time is resent (to the next member). Default 5 s.</summary>
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    internal override void Validate()
+    {
+        base.Validate();
+        // Zero or negative sizes would make every publish wait for ever, or form runs of no message.
+        if (WindowRuns <= 0 || RunBytesMax <= 0 || RunMessagesMax <= 0 || PendingMessagesMax <= 0)
+            throw new ArgumentException("WindowRuns, RunBytesMax, RunMessagesMax and PendingMessagesMax must be positive");
+        if (AckTimeout <= TimeSpan.Zero) throw new ArgumentException("AckTimeout must be positive");
+    }
 
     /// <summary>The member to try first (default: the lowest id).</summary>
     public ushort? PreferredMember { get; init; }

@@ -50,6 +50,9 @@ public sealed class DeliveryBatch
         _version++;
         Count = 0;
         var header = MessageReader.ReadDeliver(frame, out var skippedRuns, out var batch); // checks the CRC
+        // Positions are never negative; the batch's CRC does not cover the deliver header, so check (a negative one
+        // would overflow `already` below and repeat positions already delivered).
+        if (header.FirstPosition < 0) WireException.Throw($"delivery at negative position {header.FirstPosition}");
         if (header.FirstPosition > next) WireException.Throw($"delivery at position {header.FirstPosition} leaves a gap after {next}");
         if (_skipped.Length < header.SkippedRunCount) _skipped = new ushort[Math.Max(header.SkippedRunCount, 2 * _skipped.Length)];
         _skippedCount = MessageReader.CopySkippedRuns(skippedRuns, _skipped);

@@ -174,7 +174,8 @@ internal sealed class PublishQueue
     {
         lock (_lock)
         {
-            if (message.Parked is null) return;
+            // Moved in already, or the queue completed: Complete owns the parked list then (it walks it outside the lock).
+            if (message.Parked is null || _completed) return;
             PendingMessage? previous = null;
             for (var m = _parkedHead; m is not null && m != message; m = m.Next) previous = m;
             if (previous is null) _parkedHead = message.Next;

@@ -59,8 +59,18 @@ public sealed class Publisher : IAsyncDisposable
     public static async Task<Publisher> ConnectAsync(PublisherOptions options, CancellationToken cancellationToken = default)
     {
         var publisher = new Publisher(options);
-        var (connection, id) = await publisher._connector.ConnectAnyAsync(publisher._connector.First(options.PreferredMember), 3, cancellationToken)
-            .ConfigureAwait(false);
+        IConnection connection;
+        ushort id;
+        try
+        {
+            (connection, id) = await publisher._connector.ConnectAnyAsync(publisher._connector.First(options.PreferredMember), 3, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            publisher._tick.Dispose(); // nothing else would stop the send loop's timer of a publisher never handed out
+            throw;
+        }
         publisher._target = id;
         publisher._run = Task.Run(() => publisher.RunAsync(connection));
         return publisher;

@@ -32,6 +32,21 @@ public sealed class PublisherTests
         return payload;
     }
 
+    [Theory]
+    [InlineData(0, 4, 50)]
+    [InlineData(16, 0, 50)]
+    [InlineData(16, 4, 0)]
+    public async Task SizesOfZeroAreRefusedBeforeConnecting(int pendingMax, int windowRuns, int runMessagesMax)
+    {
+        // Found by review: a pending limit of 0 made every publish wait for ever, a run limit of 0 formed empty runs.
+        var options = new PublisherOptions
+        {
+            ClusterId = ClusterId, Members = new Dictionary<ushort, System.Net.IPEndPoint> { [1] = new(System.Net.IPAddress.Loopback, 1) },
+            PendingMessagesMax = pendingMax, WindowRuns = windowRuns, RunMessagesMax = runMessagesMax,
+        };
+        await Assert.ThrowsAsync<ArgumentException>(() => Publisher.ConnectAsync(options));
+    }
+
     [Fact]
     public async Task EveryMessageIsAcknowledgedInCallOrderAfterLostAcksAndARedirect()
     {
