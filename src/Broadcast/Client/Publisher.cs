@@ -316,14 +316,18 @@ public sealed class Publisher : IAsyncDisposable
         if (_dispose.IsCancellationRequested) return;
         await _dispose.CancelAsync().ConfigureAwait(false);
         _wake.Set();
-        try { await _run.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        Exception? loopFailure = null;
+        try { await _run.ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { loopFailure = e; } // still fail every waiting message below, then report it
         _tick.Dispose();
-        var failure = new PublishException("the publisher was disposed before the message was acknowledged");
+        var failure = new PublishException("the publisher was disposed before the message was acknowledged", loopFailure);
         lock (_inFlight)
         {
             foreach (var run in _inFlight) run.Fail(failure);
             _inFlight.Clear();
         }
         _pending.Complete(failure);
+        if (loopFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(loopFailure);
     }
 }
