@@ -59,6 +59,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         _self = options.NodeId;
         _lock = dataLock;
         _log = log;
+        _log.DurabilityChanged = WakeLoop;
         _consensusLog = new ConsensusLog(log);
         var members = options.Members.Keys.OrderBy(id => id).ToArray();
         var consensus = new ConsensusOptions { NodeId = _self, Members = members };

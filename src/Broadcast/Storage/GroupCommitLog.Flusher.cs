@@ -90,9 +90,11 @@ public sealed partial class GroupCommitLog
         catch (Exception e)
         {
             Fail(e);
+            DurabilityChanged?.Invoke();
             return false;
         }
         Volatile.Write(ref _durableUntil, last.EndAddress);
+        DurabilityChanged?.Invoke();
         Interlocked.Increment(ref _flushCount);
         Interlocked.Add(ref _flushedBytes, (long)(last.EndAddress - first.StartAddress));
         lock (_gate)
