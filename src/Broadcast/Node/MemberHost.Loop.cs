@@ -15,9 +15,10 @@ public sealed partial class MemberHost
 
     // The idle loop blocks on this event instead of Task.Wait on the channel: Task.Wait spins (sched_yield) before it
     // blocks, and the loop goes idle after nearly every burst, so on a busy 2-core host the spinning took a quarter of a
-    // core per member even at a few thousand messages/s. No spinning here: a post wakes the loop at once.
+    // core per member even at a few thousand messages/s. No spinning here: a post, or the flusher making records durable,
+    // wakes the loop at once (WakeLoop).
     private readonly ManualResetEventSlim _loopWake = new(false, spinCount: 0);
-    private int _loopSleeping;       // 1 while the loop is about to sleep or sleeping; a post that clears it sets _loopWake
+    private int _loopSleeping;       // 1 while the loop is about to sleep or sleeping; a waker that clears it sets _loopWake
 
     /// <summary>Queues <paramref name="action"/> for the loop; waits when the queue is full (backpressure on the caller's socket).</summary>
     private ValueTask PostAsync(Action action, CancellationToken cancellationToken)
