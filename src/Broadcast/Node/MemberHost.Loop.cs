@@ -9,16 +9,16 @@ namespace AtomicBcast.Node;
 public sealed partial class MemberHost
 {
     private const int EventsPerTickCheck = 256;
-    private bool _durableWatch;      // a wait for the log's durability is outstanding (loop thread only)
     private long _durableReported;   // highest LSN reported to the core (loop thread only)
     private volatile bool _halted;
     private Role _lastRole = (Role)255;
 
     // The idle loop blocks on this event instead of Task.Wait on the channel: Task.Wait spins (sched_yield) before it
     // blocks, and the loop goes idle after nearly every burst, so on a busy 2-core host the spinning took a quarter of a
-    // core per member even at a few thousand messages/s. No spinning here: a post wakes the loop at once.
+    // core per member even at a few thousand messages/s. No spinning here: a post, or the flusher making records durable,
+    // wakes the loop at once (WakeLoop).
     private readonly ManualResetEventSlim _loopWake = new(false, spinCount: 0);
-    private int _loopSleeping;       // 1 while the loop is about to sleep or sleeping; a post that clears it sets _loopWake
+    private int _loopSleeping;       // 1 while the loop is about to sleep or sleeping; a waker that clears it sets _loopWake
 
     /// <summary>Queues <paramref name="action"/> for the loop; waits when the queue is full (backpressure on the caller's socket).</summary>
     private ValueTask PostAsync(Action action, CancellationToken cancellationToken)
@@ -26,17 +26,26 @@ public sealed partial class MemberHost
         var write = _events.Writer.WriteAsync(action, cancellationToken);
         // Interlocked (a full fence) after the write pairs with the loop's Exchange before its TryPeek: either the loop
         // sees the action, or this sees it sleeping and wakes it.
-        if (Interlocked.CompareExchange(ref _loopSleeping, 0, 1) == 1) _loopWake.Set();
+        WakeLoop();
         return write;
     }
 
-    /// <summary>Sleeps until a post or <paramref name="timeoutMs"/>, unless something is already queued.</summary>
+    /// <summary>Sleeps until a post, the log's durability moving, or <paramref name="timeoutMs"/>, unless something is
+    /// already queued or newly durable.</summary>
     private void WaitForEvents(ChannelReader<Action> reader, int timeoutMs)
     {
         _loopWake.Reset();
+        // The Exchange (a full fence) before the checks pairs with WakeLoop's CompareExchange after a post or after the
+        // flusher published DurableUntil: either the check sees it, or the waker sees us sleeping and sets the event.
         Interlocked.Exchange(ref _loopSleeping, 1);
-        if (!reader.TryPeek(out _)) _loopWake.Wait(timeoutMs);
+        if (!reader.TryPeek(out _) && !DurabilityPending()) _loopWake.Wait(timeoutMs);
         Volatile.Write(ref _loopSleeping, 0);
+    }
+
+    /// <summary>Posts and the flusher (<see cref="GroupCommitLog.DurabilityChanged"/>) wake a sleeping loop.</summary>
+    private void WakeLoop()
+    {
+        if (Interlocked.CompareExchange(ref _loopSleeping, 0, 1) == 1) _loopWake.Set();
     }
 
     private void RunLoop()
@@ -71,30 +80,22 @@ public sealed partial class MemberHost
         }
     }
 
-    /// <summary>Keeps one wait for the log's durability outstanding while records are not yet reported durable.</summary>
+    /// <summary>Reports what the log made durable since the last report. No task per flush: the loop reads
+    /// <see cref="GroupCommitLog.DurableUntil"/> itself, and the flusher wakes it (<see cref="WakeLoop"/>) when it moves.
+    /// DurableUntil moves only after fdatasync returned 0, so nothing is reported before it is on disk.</summary>
     private void WatchDurability()
     {
-        long last = _consensusLog.LastLsn;
-        if (_durableWatch || last <= _durableReported) return;
+        if (_consensusLog.LastLsn <= _durableReported) return;
         if (_log.Failure is { } failure) throw failure;
-        var wait = _log.WaitForDurableAsync(new LogAddress((ulong)last));
-        if (wait.IsCompletedSuccessfully)
-        {
-            ReportDurable();
-            return;
-        }
-        _durableWatch = true;
-        wait.AsTask().ContinueWith(t =>
-        {
-            Action notice = t.IsCompletedSuccessfully ? ReportDurable : () => throw (t.Exception?.InnerException ?? new LogFailedException("durability wait failed", t.Exception!));
-            // Durability notices are never dropped: wait for room in the queue.
-            _ = PostAsync(notice, CancellationToken.None).AsTask();
-        }, TaskScheduler.Default);
+        ReportDurable();
     }
+
+    /// <summary>Records appended, not yet reported, and either durable now or the log failed (the loop must see it).</summary>
+    private bool DurabilityPending() => _consensusLog.LastLsn > _durableReported
+        && ((long)_log.DurableUntil.Value - 1 > _durableReported || _log.Failure is not null);
 
     private void ReportDurable()
     {
-        _durableWatch = false;
         long durable = (long)_log.DurableUntil.Value - 1;
         if (durable <= _durableReported) return;
         _durableReported = durable;

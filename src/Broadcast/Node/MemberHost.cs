@@ -16,8 +16,9 @@ namespace AtomicBcast.Node;
 /// TCP transport with one listener serving peers, publishers and subscribers (the hello says which).
 ///
 /// Requirements:
-/// - Only the loop thread touches the core. Everything else (peer frames, publisher runs, durability notices) is
-///   posted to the loop through one bounded queue; readers wait when it is full, which pushes back on the sockets.
+/// - Only the loop thread touches the core. Everything else (peer frames, publisher runs) is posted to the loop through
+///   one bounded queue; readers wait when it is full, which pushes back on the sockets. Durability is read by the loop
+///   itself (the log's DurableUntil); the flusher only wakes it.
 /// - A failed log write/sync, a corrupt log read or a broken consensus invariant halts the member: it stops serving
 ///   at once and <see cref="Completion"/> faults with <see cref="MemberHaltedException"/>. It never keeps serving.
 /// - Memory is bounded: the loop queue, each outgoing queue (drops, consensus retransmits), the delivery ring for
@@ -59,6 +60,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         _self = options.NodeId;
         _lock = dataLock;
         _log = log;
+        _log.DurabilityChanged = WakeLoop;
         _consensusLog = new ConsensusLog(log);
         var members = options.Members.Keys.OrderBy(id => id).ToArray();
         var consensus = new ConsensusOptions { NodeId = _self, Members = members };

@@ -90,9 +90,11 @@ public sealed partial class GroupCommitLog
         catch (Exception e)
         {
             Fail(e);
+            NotifyDurabilityChanged();
             return false;
         }
         Volatile.Write(ref _durableUntil, last.EndAddress);
+        if (!NotifyDurabilityChanged()) return false;
         Interlocked.Increment(ref _flushCount);
         Interlocked.Add(ref _flushedBytes, (long)(last.EndAddress - first.StartAddress));
         lock (_gate)
@@ -145,6 +147,22 @@ public sealed partial class GroupCommitLog
         lock (_gate) segment.CreatedMs = createdMs;
         segment.File = file;
         StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
+    }
+
+    /// <summary>Calls <see cref="DurabilityChanged"/>; a callback that throws is a bug of its owner, which would otherwise
+    /// never hear of durability again: the log fails (its waiters learn it), and false stops the flusher.</summary>
+    private bool NotifyDurabilityChanged()
+    {
+        try
+        {
+            DurabilityChanged?.Invoke();
+            return true;
+        }
+        catch (Exception e)
+        {
+            Fail(new InvalidOperationException($"the DurabilityChanged callback failed: {e.Message}", e));
+            return false;
+        }
     }
 
     /// <summary>

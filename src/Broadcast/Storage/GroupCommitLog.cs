@@ -91,6 +91,13 @@ public sealed partial class GroupCommitLog : IDisposable
     /// <summary>Every record that starts below this address is durable. Only grows.</summary>
     public LogAddress DurableUntil => new(Volatile.Read(ref _durableUntil));
 
+    /// <summary>
+    /// Called on the flusher thread right after <see cref="DurableUntil"/> moved forward, or after the log failed: a
+    /// single owner polling <see cref="DurableUntil"/> (the node's loop) can wake at once instead of waiting on a task
+    /// completion that takes a thread-pool hop. Must be quick and must not throw. Set before appending.
+    /// </summary>
+    public Action? DurabilityChanged { get; set; }
+
     /// <summary>Where the next record goes (or the start of the next segment).</summary>
     public LogAddress Tail
     {
