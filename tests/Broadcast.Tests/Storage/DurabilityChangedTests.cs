@@ -38,7 +38,7 @@ public class DurabilityChangedTests
         int callsBefore;
         lock (seen) callsBefore = seen.Count;
         Assert.True(log.TryAppendAccept(50, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 50), out var held));
-        await Task.Delay(50);
+        Assert.True(device.WaitUntilSyncHeld(TimeSpan.FromSeconds(10))); // the flusher wrote the record and waits to sync it
         lock (seen) Assert.All(seen.Skip(callsBefore), value => Assert.True(value <= held.Value));
         var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         log.DurabilityChanged = () => { if (log.DurableUntil.Value > held.Value) released.TrySetResult(); };
