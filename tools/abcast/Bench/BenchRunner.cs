@@ -66,9 +66,7 @@ internal static class BenchRunner
             await stopSubscribers.CancelAsync();
             await Task.WhenAll(reading);
             var (bench, memberFirst, memberLast) = await usage;
-            long deliveredInWindow = subscribers.Length == 0 ? shared.AckedInWindow : (long)subscribers.Average(s => s.DeliveredInWindow);
-            var members = MemberFigures.Between(target.MemberIds, memberFirst, memberLast, deliveredInWindow);
-            return Report(options, target, shared, subscribers, bench, members, all);
+            return Report(options, target, shared, subscribers, bench, memberFirst, memberLast, all);
         }
         finally
         {
@@ -141,11 +139,12 @@ internal static class BenchRunner
     }
 
     private static BenchReport Report(BenchOptions o, BenchTarget target, BenchShared shared, LoadSubscriber[] subscribers,
-        UsageSample bench, List<MemberUsage> members, bool all)
+        UsageSample bench, Dictionary<ushort, ProcessFigures> memberFirst, Dictionary<ushort, ProcessFigures> memberLast, bool all)
     {
         double seconds = shared.MeasureSeconds;
         long delivered = subscribers.Length == 0 ? shared.AckedInWindow : (long)subscribers.Average(s => s.DeliveredInWindow);
         double bytes = subscribers.Length == 0 ? shared.AckedInWindow * (double)o.Size : subscribers.Average(s => s.BytesInWindow);
+        var members = MemberFigures.Between(target.MemberIds, memberFirst, memberLast, delivered);
         long acked = Interlocked.Read(ref shared.AckedInWindow);
         string commit = typeof(BenchRunner).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?";
         return new BenchReport(target.Mode, target.Sync, o.Size, o.Publishers, o.Window, o.Rate, o.Seconds, o.Warmup, o.Subscribers,
