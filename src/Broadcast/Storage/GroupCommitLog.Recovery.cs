@@ -30,9 +30,14 @@ public sealed partial class GroupCommitLog
         _cleanTail = CleanCloseMarker.TryRead(_device, out string? markerProblem);
         if (markerProblem is not null) StorageLog.MarkerUntrusted(_options.Logger, Name, markerProblem);
         var indices = new List<long>();
+        var spares = new List<string>();
         foreach (string name in _device.ListFiles())
+        {
             if (LogFormat.TryParseSegmentFileName(name, out long index)) indices.Add(index);
+            else if (LogFormat.IsSpareFileName(name)) spares.Add(name);
+        }
         indices.Sort();
+        AdoptSpares(spares);
         for (int i = 0; i < indices.Count; i++)
         {
             if (i > 0 && indices[i] != indices[i - 1] + 1)
@@ -84,6 +89,29 @@ public sealed partial class GroupCommitLog
         if (removed) _device.SyncDirectory();
     }
 
+    /// <summary>
+    /// Keeps up to <see cref="GroupCommitLogOptions.SpareSegmentsMax"/> whole spares for reuse and deletes the rest.
+    /// Their content does not matter: reuse rewrites the header before a spare becomes a segment again.
+    /// </summary>
+    private void AdoptSpares(List<string> spares)
+    {
+        spares.Sort(StringComparer.Ordinal);
+        bool deleted = false;
+        foreach (string spare in spares)
+        {
+            long length;
+            using (var file = _device.Open(spare)) length = file.Length;
+            if (length == _segmentBytes && _spares.Count < _options.SpareSegmentsMax)
+            {
+                _spares.Enqueue(spare);
+                continue;
+            }
+            _device.Delete(spare);
+            deleted = true;
+        }
+        if (deleted) _device.SyncDirectory();
+    }
+
     /// <summary>Applies every good record of a segment; returns the offset after the last one.</summary>
     private long ScanSegment(Segment segment, bool isLast)
     {
@@ -108,8 +136,8 @@ public sealed partial class GroupCommitLog
                 $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
         if (!isLast) return position;
         RequireCleanTailReached(segment.Index, position);
-        if (CutTornTail(file, position, after.NonZeroEnd))
-            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.NonZeroEnd - position);
+        if (CutTornTail(file, position, after.ValidEnd))
+            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.ValidEnd - position);
         return position;
     }
 
@@ -141,12 +169,14 @@ public sealed partial class GroupCommitLog
         Apply(type, first, second, address, segment);
     }
 
-    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long NonZeroEnd);
+    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long ValidEnd);
 
     /// <summary>
-    /// Looks at everything after a stop at <paramref name="stop"/>: where the last non-zero byte ends (what cutting
-    /// a torn tail has to clear), and the first valid record whose flush began above the stop (proof of
-    /// corruption), or else the first valid record at all (proof too, in a segment that later segments follow).
+    /// Looks at everything after a stop at <paramref name="stop"/>: the first valid record whose flush began above
+    /// the stop (proof of corruption), or else the first valid record at all (proof too, in a segment that later
+    /// segments follow), and where the last valid record ends (what cutting a torn tail has to clear). Only records
+    /// valid at their own address count: a reused segment file still holds records of its former life, and those
+    /// never pass the CRC check, which is seeded with the address.
     /// </summary>
     private AfterTail ScanAfter(SegmentWindow window, ulong segmentStart, long stop)
     {
@@ -157,7 +187,7 @@ public sealed partial class GroupCommitLog
             int last = chunk.LastIndexOfAnyExcept((byte)0);
             if (last >= 0) nonZeroEnd = at + last + 1;
         }
-        long evidence = -1, evidenceDurableBefore = -1;
+        long evidence = -1, evidenceDurableBefore = -1, validEnd = stop;
         for (long position = stop + LogFormat.Alignment; position + LogFormat.RecordHeaderBytes <= nonZeroEnd;)
         {
             if (!TryValidAt(window, segmentStart, position, out int length, out long durableBefore))
@@ -165,11 +195,12 @@ public sealed partial class GroupCommitLog
                 position += LogFormat.Alignment;
                 continue;
             }
-            if (durableBefore > stop) return new AfterTail(position, durableBefore, nonZeroEnd);
+            if (durableBefore > stop) return new AfterTail(position, durableBefore, validEnd);
             if (evidence < 0) (evidence, evidenceDurableBefore) = (position, durableBefore);
             position += LogFormat.Align(length);
+            validEnd = position;
         }
-        return new AfterTail(evidence, evidenceDurableBefore, nonZeroEnd);
+        return new AfterTail(evidence, evidenceDurableBefore, validEnd);
     }
 
     private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, out int length, out long durableBefore)
@@ -186,17 +217,19 @@ public sealed partial class GroupCommitLog
     }
 
     /// <summary>
-    /// Clears a torn tail: zeros from <paramref name="start"/> to the last non-zero byte and the file back to its
-    /// full size, synced, so no remnant of the torn flush can ever be read as a record.
+    /// Clears a torn tail: zeros from <paramref name="start"/> to the end of the last valid record after it and the
+    /// file back to its full size, synced, so no remnant of the torn flush can ever be read as a record. Bytes that
+    /// form no valid record stay: a record is valid only at its own address with every byte intact, and new appends
+    /// rewrite each record they cover whole.
     /// </summary>
-    private bool CutTornTail(ILogFile file, long start, long nonZeroEnd)
+    private bool CutTornTail(ILogFile file, long start, long validEnd)
     {
         bool changed = false;
-        if (nonZeroEnd > start)
+        if (validEnd > start)
         {
-            var zeros = new byte[Math.Min(SegmentWindow.ChunkBytes, nonZeroEnd - start)];
-            for (long at = start; at < nonZeroEnd; at += zeros.Length)
-                file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, nonZeroEnd - at)));
+            var zeros = new byte[Math.Min(SegmentWindow.ChunkBytes, validEnd - start)];
+            for (long at = start; at < validEnd; at += zeros.Length)
+                file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, validEnd - at)));
             changed = true;
         }
         if (file.Length < _segmentBytes)
@@ -205,6 +238,6 @@ public sealed partial class GroupCommitLog
             changed = true;
         }
         if (changed) file.SyncAll();
-        return nonZeroEnd > start;
+        return validEnd > start;
     }
 }

@@ -42,6 +42,7 @@ public sealed partial class GroupCommitLog : IDisposable
     private ulong _checkpointAddress = ulong.MaxValue;
     private ulong _floor;                 // reads below fail; 0 = nothing trimmed
     private ulong? _cleanTail;            // during recovery: the tail a clean close marked, else null
+    private readonly Queue<string> _spares = new(); // trimmed segment files waiting to become segments again (see SpareSegmentsMax)
 
     private readonly Thread _flusher;
     private readonly ManualResetEventSlim _work = new(false, spinCount: 0); // no spinning: appenders and the flusher share 2 cores with the rest

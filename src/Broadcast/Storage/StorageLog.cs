@@ -14,6 +14,9 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "log {Log}: created {Segment}")]
     public static partial void SegmentCreated(ILogger logger, string log, string segment);
 
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "log {Log}: created {Segment} from the spare {Spare}")]
+    public static partial void SegmentReused(ILogger logger, string log, string segment, string spare);
+
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "log {Log}: trimmed {Count} segments, earliest retained instance {Floor}")]
     public static partial void Trimmed(ILogger logger, string log, int count, ulong floor);
 
