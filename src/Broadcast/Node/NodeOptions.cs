@@ -45,6 +45,12 @@ public sealed class NodeOptions
     public long LogRetainBytes { get; init; } = 1L << 30;
 
     /// <summary>
+    /// Whether the log writes spare segment files with zeros ahead of need (<see cref="Storage.GroupCommitLogOptions.PrepareSpares"/>):
+    /// syncs into written blocks are cheaper from the first segment on. Default true; in-process test clusters turn it off.
+    /// </summary>
+    public bool PrepareLogSpares { get; init; } = true;
+
+    /// <summary>
     /// How often the log is trimmed to <see cref="LogRetainBytes"/>. Default 1 s: each trim then retires about one
     /// segment even at full speed, and the log keeps it as a spare for its next segment
     /// (<see cref="Storage.GroupCommitLogOptions.SpareSegmentsMax"/>) instead of deleting it.

@@ -137,8 +137,7 @@ public sealed partial class GroupCommitLog
         string temporary = segment.FileName + ".tmp";
         _device.Delete(temporary); // a leftover of a creation that crashed; deleting a missing file does nothing
         long createdMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        string? spare;
-        lock (_gate) _spares.TryDequeue(out spare);
+        string? spare = TakeSpare();
         ILogFile file;
         if (spare is not null)
         {

@@ -82,34 +82,11 @@ public sealed partial class GroupCommitLog
         bool removed = false;
         foreach (string name in _device.ListFiles())
         {
-            if (!name.EndsWith(".log.tmp", StringComparison.Ordinal)) continue;
+            if (!name.EndsWith(".log.tmp", StringComparison.Ordinal) && !name.EndsWith(".seg.tmp", StringComparison.Ordinal)) continue;
             _device.Delete(name);
             removed = true;
         }
         if (removed) _device.SyncDirectory();
-    }
-
-    /// <summary>
-    /// Keeps up to <see cref="GroupCommitLogOptions.SpareSegmentsMax"/> whole spares for reuse and deletes the rest.
-    /// Their content does not matter: reuse rewrites the header before a spare becomes a segment again.
-    /// </summary>
-    private void AdoptSpares(List<string> spares)
-    {
-        spares.Sort(StringComparer.Ordinal);
-        bool deleted = false;
-        foreach (string spare in spares)
-        {
-            long length;
-            using (var file = _device.Open(spare)) length = file.Length;
-            if (length == _segmentBytes && _spares.Count < _options.SpareSegmentsMax)
-            {
-                _spares.Enqueue(spare);
-                continue;
-            }
-            _device.Delete(spare);
-            deleted = true;
-        }
-        if (deleted) _device.SyncDirectory();
     }
 
     /// <summary>Applies every good record of a segment; returns the offset after the last one.</summary>

@@ -42,7 +42,6 @@ public sealed partial class GroupCommitLog : IDisposable
     private ulong _checkpointAddress = ulong.MaxValue;
     private ulong _floor;                 // reads below fail; 0 = nothing trimmed
     private ulong? _cleanTail;            // during recovery: the tail a clean close marked, else null
-    private readonly Queue<string> _spares = new(); // trimmed segment files waiting to become segments again (see SpareSegmentsMax)
 
     private readonly Thread _flusher;
     private readonly ManualResetEventSlim _work = new(false, spinCount: 0); // no spinning: appenders and the flusher share 2 cores with the rest
@@ -81,6 +80,7 @@ public sealed partial class GroupCommitLog : IDisposable
             log.CloseFiles();
             throw;
         }
+        log.PrepareFirstSpare();
         log._current.Reset(log._tail, log._segmentBytes);
         // The marker speaks only of the records written before it; the next append must be judged by the crash rules.
         CleanCloseMarker.Remove(log._device);
@@ -147,6 +147,7 @@ public sealed partial class GroupCommitLog : IDisposable
             _work.Set();
         }
         _flusher.Join();
+        WaitForPreparation();
         CloseFiles();
         MarkCleanClose();
         _work.Dispose();

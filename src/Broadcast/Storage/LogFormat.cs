@@ -74,9 +74,20 @@ internal static class LogFormat
     /// </summary>
     public static string SpareFileName(long formerIndex) => $"spare-{formerIndex:D10}.seg";
 
+    /// <summary>A spare written with zeros ahead of need (see <see cref="GroupCommitLogOptions.PrepareSpares"/>), numbered by the log.</summary>
+    public static string ZeroedSpareFileName(long serial) => $"zeroed-{serial:D10}.seg";
+
     public static bool IsSpareFileName(string name) =>
-        name.Length == 20 && name.StartsWith("spare-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
-        && long.TryParse(name.AsSpan(6, 10), System.Globalization.NumberStyles.None, null, out _);
+        (name.Length == 20 && name.StartsWith("spare-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(6, 10), System.Globalization.NumberStyles.None, null, out _))
+        || TryParseZeroedSpareFileName(name, out _);
+
+    public static bool TryParseZeroedSpareFileName(string name, out long serial)
+    {
+        serial = 0;
+        return name.Length == 21 && name.StartsWith("zeroed-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(7, 10), System.Globalization.NumberStyles.None, null, out serial);
+    }
 
     /// <summary>
     /// Zeros written right after the last record of every flush, where the next record's header would be. A reused

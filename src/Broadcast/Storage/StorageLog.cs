@@ -17,6 +17,9 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "log {Log}: created {Segment} from the spare {Spare}")]
     public static partial void SegmentReused(ILogger logger, string log, string segment, string spare);
 
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "log {Log}: could not write a spare segment ahead of need; new segments are preallocated instead")]
+    public static partial void SpareNotPrepared(ILogger logger, string log, Exception failure);
+
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "log {Log}: trimmed {Count} segments, earliest retained instance {Floor}")]
     public static partial void Trimmed(ILogger logger, string log, int count, ulong floor);
 

@@ -151,7 +151,7 @@ internal static class BenchRunner
             delivered / seconds, bytes / seconds / 1e6, acked / seconds,
             Interlocked.Read(ref shared.Published), Interlocked.Read(ref shared.Acked), Interlocked.Read(ref shared.Failed), delivered,
             shared.Ack.Snapshot(), shared.Delivery.Snapshot(),
-            bench.CpuSeconds, new GcCounts(bench.Gen0, bench.Gen1, bench.Gen2), acked == 0 ? 0 : bench.AllocatedBytes / (double)acked, members,
+            bench.CpuSeconds, new GcCounts(bench.Gen0, bench.Gen1, bench.Gen2), bench.GcPauseMs, acked == 0 ? 0 : bench.AllocatedBytes / (double)acked, members,
             all, commit, DateTimeOffset.UtcNow);
     }
 }

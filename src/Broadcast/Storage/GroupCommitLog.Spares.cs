@@ -1,0 +1,138 @@
+namespace AtomicBcast.Storage;
+
+public sealed partial class GroupCommitLog
+{
+    // Spares: whole segment files, their blocks allocated and written, waiting to become segments (see
+    // GroupCommitLogOptions.SpareSegmentsMax and PrepareSpares). Guarded by _gate.
+    private readonly Queue<string> _spares = new();
+    private long _nextZeroedSerial;
+    private Task? _preparing;             // the background zero-fill, while one runs
+
+    /// <summary>The next spare for the flusher, or null (then it makes a new preallocated file); may start a preparation.</summary>
+    private string? TakeSpare()
+    {
+        string? spare;
+        lock (_gate)
+        {
+            _spares.TryDequeue(out spare);
+            StartPreparingUnlocked();
+        }
+        return spare;
+    }
+
+    /// <summary>
+    /// Starts writing a zeroed spare in the background when the log has none and none is being written, so the next
+    /// segment's blocks are written ones even before trimming has retired any. Not while disposing or failed.
+    /// </summary>
+    private void StartPreparingUnlocked()
+    {
+        if (!_options.PrepareSpares || _spares.Count > 0 || _preparing is not null || _disposing || _failure is not null) return;
+        long serial = _nextZeroedSerial++;
+        _preparing = Task.Run(() => PrepareSpare(serial));
+    }
+
+    /// <summary>
+    /// Writes a file of zeros (1 MiB per write, checking for dispose in between), fsyncs it (its extents become
+    /// written ones on disk) and renames it into a spare. It is an optimisation: a failure is logged and leaves the
+    /// flusher to make preallocated files as before; a crash leaves a temporary file that recovery deletes.
+    /// </summary>
+    private void PrepareSpare(long serial)
+    {
+        string spare = LogFormat.ZeroedSpareFileName(serial);
+        string temporary = spare + ".tmp";
+        bool done = false;
+        try
+        {
+            try
+            {
+                _device.Delete(temporary);
+                using (var file = _device.Create(temporary, _segmentBytes))
+                {
+                    var zeros = new byte[(int)Math.Min(1 << 20, _segmentBytes)];
+                    for (long at = 0; at < _segmentBytes; at += zeros.Length)
+                    {
+                        if (Volatile.Read(ref _disposing)) break;
+                        file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _segmentBytes - at)));
+                    }
+                    if (!Volatile.Read(ref _disposing))
+                    {
+                        file.SyncAll();
+                        done = true;
+                    }
+                }
+                if (done) _device.Rename(temporary, spare);
+                else _device.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                done = false;
+                StorageLog.SpareNotPrepared(_options.Logger, Name, e);
+                TryDelete(temporary);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _preparing = null;
+                if (done) _spares.Enqueue(spare);
+            }
+        }
+    }
+
+    private void TryDelete(string fileName)
+    {
+        try
+        {
+            _device.Delete(fileName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Recovery deletes the temporary file at the next open.
+        }
+    }
+
+    /// <summary>
+    /// At open, with <see cref="GroupCommitLogOptions.PrepareSpares"/> and no spare: a new log writes its first spare
+    /// now (its first segment is made from it, so even a log that never fills a segment syncs into written blocks);
+    /// an existing one starts writing a spare in the background.
+    /// </summary>
+    private void PrepareFirstSpare()
+    {
+        if (!_options.PrepareSpares || _spares.Count > 0) return;
+        if (_segments is [{ File: null }]) PrepareSpare(_nextZeroedSerial++);
+        else lock (_gate) StartPreparingUnlocked();
+    }
+
+    /// <summary>Waits for a running preparation (it stops early once disposing is set).</summary>
+    private void WaitForPreparation()
+    {
+        Task? preparing;
+        lock (_gate) preparing = _preparing;
+        preparing?.Wait();
+    }
+
+    /// <summary>
+    /// At open: keeps up to <see cref="GroupCommitLogOptions.SpareSegmentsMax"/> whole spares for reuse and deletes
+    /// the rest. Their content does not matter: reuse rewrites the header before a spare becomes a segment again.
+    /// </summary>
+    private void AdoptSpares(List<string> spares)
+    {
+        spares.Sort(StringComparer.Ordinal);
+        bool deleted = false;
+        foreach (string spare in spares)
+        {
+            if (LogFormat.TryParseZeroedSpareFileName(spare, out long serial)) _nextZeroedSerial = Math.Max(_nextZeroedSerial, serial + 1);
+            long length;
+            using (var file = _device.Open(spare)) length = file.Length;
+            if (length == _segmentBytes && _spares.Count < Math.Max(_options.SpareSegmentsMax, _options.PrepareSpares ? 1 : 0))
+            {
+                _spares.Enqueue(spare);
+                continue;
+            }
+            _device.Delete(spare);
+            deleted = true;
+        }
+        if (deleted) _device.SyncDirectory();
+    }
+}
