@@ -137,14 +137,13 @@ public sealed partial class GroupCommitLog
         string temporary = segment.FileName + ".tmp";
         _device.Delete(temporary); // a leftover of a creation that crashed; deleting a missing file does nothing
         long createdMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        string? spare = TakeSpare();
-        ILogFile file;
-        if (spare is not null)
+        string? spare = TakeSpare(segment.Index);
+        var file = spare is null ? null : TryOpenSpare(spare, temporary);
+        if (file is null)
         {
-            _device.Rename(spare, temporary);
-            file = _device.Open(temporary);
+            spare = null;
+            file = _device.Create(temporary, _segmentBytes);
         }
-        else file = _device.Create(temporary, _segmentBytes);
         try
         {
             Span<byte> start = stackalloc byte[LogFormat.HeaderBytes + LogFormat.RecordHeaderBytes];
@@ -164,6 +163,27 @@ public sealed partial class GroupCommitLog
         segment.File = file;
         if (spare is null) StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
         else StorageLog.SegmentReused(_options.Logger, Name, segment.FileName, spare);
+    }
+
+    /// <summary>
+    /// The spare renamed to <paramref name="temporary"/> and opened, or null when that fails (then it is deleted and
+    /// the caller makes a new file): a read of the segment the spare used to be may still hold the old file open, and
+    /// with it the lock a real device takes on open.
+    /// </summary>
+    private ILogFile? TryOpenSpare(string spare, string temporary)
+    {
+        try
+        {
+            _device.Rename(spare, temporary);
+            return _device.Open(temporary);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            StorageLog.SpareNotUsed(_options.Logger, Name, spare, e);
+            _device.Delete(temporary);
+            _device.Delete(spare);
+            return null;
+        }
     }
 
     /// <summary>Calls <see cref="DurabilityChanged"/>; a callback that throws is a bug of its owner, which would otherwise

@@ -8,8 +8,12 @@ public sealed partial class GroupCommitLog
     private long _nextZeroedSerial;
     private Task? _preparing;             // the background zero-fill, while one runs
 
-    /// <summary>The next spare for the flusher, or null (then it makes a new preallocated file); may start a preparation.</summary>
-    private string? TakeSpare()
+    /// <summary>
+    /// The next spare for the flusher to make segment <paramref name="index"/> from, or null (then it makes a new
+    /// preallocated file); may start a preparation. A spare of a former segment at or above the new index is not
+    /// this log's own (its records could pass the check at the new addresses): asserted here, refused at open.
+    /// </summary>
+    private string? TakeSpare(long index)
     {
         string? spare;
         lock (_gate)
@@ -17,6 +21,8 @@ public sealed partial class GroupCommitLog
             _spares.TryDequeue(out spare);
             StartPreparingUnlocked();
         }
+        if (spare is not null && LogFormat.TryParseSpareFileName(spare, out long former) && former >= index)
+            throw new InvalidOperationException($"spare {spare} is not below segment {index}");
         return spare;
     }
 
@@ -114,18 +120,22 @@ public sealed partial class GroupCommitLog
 
     /// <summary>
     /// At open: keeps up to <see cref="GroupCommitLogOptions.SpareSegmentsMax"/> whole spares for reuse and deletes
-    /// the rest. Their content does not matter: reuse rewrites the header before a spare becomes a segment again.
+    /// the rest. Their records never pass the check at the addresses of a later segment (it is seeded with the
+    /// address), and reuse rewrites the header before a spare becomes a segment again. A spare of a former segment
+    /// at or above <paramref name="firstSegment"/> cannot be this log's own (its segments were deleted but not its
+    /// spares): deleted.
     /// </summary>
-    private void AdoptSpares(List<string> spares)
+    private void AdoptSpares(List<string> spares, long firstSegment)
     {
         spares.Sort(StringComparer.Ordinal);
         bool deleted = false;
         foreach (string spare in spares)
         {
             if (LogFormat.TryParseZeroedSpareFileName(spare, out long serial)) _nextZeroedSerial = Math.Max(_nextZeroedSerial, serial + 1);
+            bool foreign = LogFormat.TryParseSpareFileName(spare, out long former) && former >= firstSegment;
             long length;
             using (var file = _device.Open(spare)) length = file.Length;
-            if (length == _segmentBytes && _spares.Count < Math.Max(_options.SpareSegmentsMax, _options.PrepareSpares ? 1 : 0))
+            if (!foreign && length == _segmentBytes && _spares.Count < Math.Max(_options.SpareSegmentsMax, _options.PrepareSpares ? 1 : 0))
             {
                 _spares.Enqueue(spare);
                 continue;

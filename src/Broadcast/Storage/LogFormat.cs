@@ -69,18 +69,24 @@ internal static class LogFormat
     }
 
     /// <summary>
-    /// A trimmed segment file kept for reuse, named after the segment it was. Its content is never read: reuse
-    /// writes a new header (and a terminator after it) before the file becomes a segment again.
+    /// A trimmed segment file kept for reuse, named after the segment it was. Reuse writes a new header (and a
+    /// terminator after it) before the file becomes a segment again; its old records stay after the tail, where
+    /// they never pass the CRC check, which is seeded with the address (the new segment's index is higher).
     /// </summary>
     public static string SpareFileName(long formerIndex) => $"spare-{formerIndex:D10}.seg";
 
     /// <summary>A spare written with zeros ahead of need (see <see cref="GroupCommitLogOptions.PrepareSpares"/>), numbered by the log.</summary>
     public static string ZeroedSpareFileName(long serial) => $"zeroed-{serial:D10}.seg";
 
-    public static bool IsSpareFileName(string name) =>
-        (name.Length == 20 && name.StartsWith("spare-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
-            && long.TryParse(name.AsSpan(6, 10), System.Globalization.NumberStyles.None, null, out _))
-        || TryParseZeroedSpareFileName(name, out _);
+    public static bool IsSpareFileName(string name) => TryParseSpareFileName(name, out _) || TryParseZeroedSpareFileName(name, out _);
+
+    /// <summary>A spare retired by a trim: the index of the segment it was.</summary>
+    public static bool TryParseSpareFileName(string name, out long formerIndex)
+    {
+        formerIndex = 0;
+        return name.Length == 20 && name.StartsWith("spare-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(6, 10), System.Globalization.NumberStyles.None, null, out formerIndex);
+    }
 
     public static bool TryParseZeroedSpareFileName(string name, out long serial)
     {
