@@ -414,13 +414,56 @@ public class SpareSegmentTests
             device.CrashAtSync(device.SyncCount + 1, new Random(1), 1.0); // the sync of the new segment's header, its write kept
             await model.AppendOneAsync(log, Small);
         }
-        Assert.Equal(0, events.Count(EventSegmentReused));
         var image = device.CrashImage!;
         Assert.Contains("segment-0000000000.log", image.ListFiles());
         model.DropLast();
-        using var log2 = Open(image);
-        Assert.Equal(floor, log2.EarliestRetainedInstance);
-        AssertServesExactly(log2, model, floor);
+        using (var reopened = Open(image))
+        {
+            Assert.Equal(floor, reopened.EarliestRetainedInstance);
+            AssertServesExactly(reopened, model, floor);
+        }
+        Assert.Equal(0, events.Count(EventSegmentReused));
+    }
+
+    /// <summary>
+    /// A torn flush left a whole record behind the torn one. Recovery cuts both (zeros up to the end of the whole
+    /// one); the next record does not fit in the rest of the segment and starts a new one, so the old segment is
+    /// followed by another: it must end at the recovered tail, and neither record may come back.
+    /// </summary>
+    [Fact]
+    public async Task AWholeRecordBehindATornOneIsClearedSoALaterSegmentCanFollow()
+    {
+        var device = new SimulatedLogDevice();
+        var model = new Model();
+        var filler = new byte[200]; // 232-byte records: 216 bytes are left in the segment when the next would not fit
+        var small = new byte[40];   // 72-byte records
+        LogAddress torn;
+        using (var log = Open(device))
+        {
+            while (!Model.Rolls(log.Tail, filler.Length)) await model.AppendOneAsync(log, (_, _) => filler);
+            // Park the flusher in a sync so the two small records wait in the same buffer: one flush.
+            device.HoldSyncs();
+            Assert.True(log.TryAppendPromise(LogTestKit.BallotOf(1), out _));
+            Assert.True(device.WaitUntilSyncHeld(TimeSpan.FromMinutes(1)));
+            Assert.True(log.TryAppendAccept(99_998, LogTestKit.BallotOf(1), small, out torn));
+            Assert.True(log.TryAppendAccept(99_999, LogTestKit.BallotOf(1), small, out var behind));
+            device.ReleaseSyncs();
+            await log.WaitForDurableAsync(behind);
+            Assert.Equal(Model.SegmentOf(torn), Model.SegmentOf(behind));
+        }
+        device.FlipBit(LogTestKit.LastSegment(device), (long)(torn.Value % SegmentBytes) + 40, 0);
+        LogTestKit.AsCrashed(device);
+        using (var log = Open(device))
+        {
+            Assert.Equal(torn, log.Tail);
+            AssertServesExactly(log, model, 0);
+            Assert.True(Model.Rolls(log.Tail, filler.Length));
+            await model.AppendOneAsync(log, (_, _) => filler);
+        }
+        using var again = Open(LogTestKit.AsCrashed(LogTestKit.Copy(device)));
+        Assert.Equal(2, LogTestKit.Segments(device).Length);
+        AssertServesExactly(again, model, 0);
+        Assert.False(again.TryGetAccept(99_999, out _, out _));
     }
 
     /// <summary>
