@@ -101,7 +101,7 @@ internal static class BenchRunner
             long delivered = subscribers.Length == 0 ? acked : subscribers[0].Delivered;
             string phase = now < shared.MeasureStart ? "warm-up" : now < shared.MeasureEnd ? "measure" : "drain";
             string line = $"{(now - start) / (double)Stopwatch.Frequency,6:0.0} s  {phase,-7}  acked {(acked - lastAcked) / dt,11:N0}/s  "
-                + $"delivered {(delivered - lastDelivered) / dt,11:N0}/s  in flight {shared.InFlight,8:N0}  failed {Interlocked.Read(ref shared.Failed):N0}  "
+                + $"delivered {(delivered - lastDelivered) / dt,11:N0}/s  in flight {shared.InFlight,8:N0}  slowest ack {shared.TakeIntervalMaxAckMs(),7:0.0} ms  failed {Interlocked.Read(ref shared.Failed):N0}  "
                 + $"leader {target.Leader()}";
             (lastAcked, lastDelivered, lastAt) = (acked, delivered, now);
             return line;
