@@ -142,7 +142,7 @@ public sealed partial class GroupCommitLog
         if (file is null)
         {
             spare = null;
-            file = _device.Create(temporary, _segmentBytes);
+            file = CreateNewSegmentFile(temporary);
         }
         try
         {
@@ -163,6 +163,21 @@ public sealed partial class GroupCommitLog
         segment.File = file;
         if (spare is null) StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
         else StorageLog.SegmentReused(_options.Logger, Name, segment.FileName, spare);
+    }
+
+    /// <summary>A new preallocated file; when the disk is full and a zero-fill holds space, after stopping it, once more.</summary>
+    private ILogFile CreateNewSegmentFile(string temporary)
+    {
+        try
+        {
+            return _device.Create(temporary, _segmentBytes);
+        }
+        catch (IOException)
+        {
+            if (!StopPreparationForSpace()) throw;
+        }
+        _device.Delete(temporary);
+        return _device.Create(temporary, _segmentBytes);
     }
 
     /// <summary>

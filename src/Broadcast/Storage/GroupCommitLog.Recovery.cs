@@ -18,7 +18,8 @@ public sealed partial class GroupCommitLog
     /// last record of every flush come 16 zero bytes (the terminator), so the scan of an intact segment stops at zeros:
     /// a new file is zeros beyond that, a reused one (a spare) holds the records of its former life, which never pass
     /// the CRC check because it is seeded with the address. A torn flush reaches at most <see cref="FlushReach"/>
-    /// bytes past its start, so the search for evidence and the cut look that far after the stop and no further.
+    /// bytes past its start: the cut clears that far after the stop, while the search for valid records after a
+    /// stop reads to the end of the segment.
     ///
     /// After a clean close a <see cref="CleanCloseMarker"/> names the tail, and any bad or missing record below it
     /// is corruption. After a crash there is no marker, and damage inside the newest flushes (the last one, and the
@@ -113,16 +114,17 @@ public sealed partial class GroupCommitLog
         if (!isLast && stop == ScanStop.BadRecord)
             throw new LogCorruptException(segment.FileName, position, "bad record in a segment that later segments follow");
 
+        // After a clean close at exactly this tail every record up to it was read intact and the terminator is in
+        // place: whatever follows is from before (a reused file's former life), nothing to search or cut.
+        if (isLast && stop == ScanStop.Zeros && _cleanTail == (ulong)(segment.Index * _segmentBytes + position)) return position;
         var after = ScanAfter(window, (ulong)(segment.Index * _segmentBytes), position, segment.FileName);
         if (after.EvidenceOffset >= 0 && (!isLast || after.EvidenceDurableBefore > position))
             throw new LogCorruptException(segment.FileName, position,
                 $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
         if (!isLast) return position;
         RequireCleanTailReached(segment.Index, position);
-        // After a clean close the tail is intact and its terminator in place: whatever follows it is from before.
-        bool clean = stop == ScanStop.Zeros && _cleanTail == (ulong)(segment.Index * _segmentBytes + position);
-        if (!clean && CutAfterTail(file, position, after.NonZeroEnd) && (stop != ScanStop.Zeros || after.ValidEnd > position))
-            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.NonZeroEnd - position);
+        if (CutAfterTail(file, position, after.CutEnd) && (stop != ScanStop.Zeros || after.ValidEnd > position))
+            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.CutEnd - position);
         return position;
     }
 
@@ -154,34 +156,50 @@ public sealed partial class GroupCommitLog
         Apply(type, first, second, address, segment);
     }
 
-    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long ValidEnd, long NonZeroEnd);
+    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long ValidEnd, long CutEnd);
 
     /// <summary>
     /// How far past its start a flush can write: every write buffer (each at most one buffer's capacity) and the
-    /// terminator. A torn flush starts at or before the stop, so nothing of it lies further than this after the stop,
-    /// and the first record of the next flush, if any, starts within it.
+    /// terminator, with this log's options or the defaults, whichever reach further (the crashed run may have used
+    /// the defaults). A torn flush starts at or before the stop, so nothing of it lies further than this after it.
     /// </summary>
-    private long FlushReach => (long)_options.WriteBufferCount * Math.Max(_flushBytesMax, _recordBytesLimit) + LogFormat.Terminator.Length;
+    private long FlushReach
+    {
+        get
+        {
+            var defaults = new GroupCommitLogOptions();
+            long buffer = Math.Max(Math.Max(_flushBytesMax, defaults.Policy.BytesMax), _recordBytesLimit);
+            return Math.Max(_options.WriteBufferCount, defaults.WriteBufferCount) * buffer + LogFormat.Terminator.Length;
+        }
+    }
 
     /// <summary>Bytes of candidate records the evidence search CRC-checks at most (client payloads can look like record headers).</summary>
     private const long EvidenceCheckBytesMax = 1L << 30;
 
     /// <summary>
-    /// Looks at the <see cref="FlushReach"/> after a stop at <paramref name="stop"/>: the first valid record whose
-    /// flush began above the stop (proof of corruption), or else the first valid record at all (proof too, in a
-    /// segment that later segments follow), where the last valid record ends, and where the last non-zero byte ends
-    /// (what cutting a torn tail has to clear). Only records valid at their own address count: a reused segment file
-    /// still holds records of its former life, and those never pass the CRC check, which is seeded with the address.
+    /// Looks at everything after a stop at <paramref name="stop"/>: the first valid record whose flush began above
+    /// the stop (proof of corruption), or else the first valid record at all (proof too, in a segment that later
+    /// segments follow), where the last valid record ends, and what a cut has to clear: the last non-zero byte within
+    /// the <see cref="FlushReach"/> (what a torn flush may have left) or the end of the last valid record, whichever
+    /// is further. Only records valid at their own address count: a reused segment file still holds records of its
+    /// former life, and those never pass the CRC check, which is seeded with the address. The search reads to the
+    /// end of the segment but CRC-checks at most <see cref="EvidenceCheckBytesMax"/> of record-like bytes.
     /// </summary>
     private AfterTail ScanAfter(SegmentWindow window, ulong segmentStart, long stop, string segmentName)
     {
-        long limit = Math.Min(window.Limit, stop + FlushReach);
-        long nonZeroEnd = stop;
-        for (long at = stop; at < limit; at += SegmentWindow.ChunkBytes)
+        long reachEnd = Math.Min(window.Limit, stop + FlushReach);
+        long nonZeroEnd = stop, nonZeroInReach = stop;
+        for (long at = stop; at < window.Limit; at += SegmentWindow.ChunkBytes)
         {
-            var chunk = window.Get(at, (int)Math.Min(SegmentWindow.ChunkBytes, limit - at));
+            var chunk = window.Get(at, SegmentWindow.ChunkBytes);
             int last = chunk.LastIndexOfAnyExcept((byte)0);
-            if (last >= 0) nonZeroEnd = at + last + 1;
+            if (last < 0) continue;
+            nonZeroEnd = at + last + 1;
+            if (at < reachEnd)
+            {
+                int inReach = chunk[..(int)Math.Min(chunk.Length, reachEnd - at)].LastIndexOfAnyExcept((byte)0);
+                if (inReach >= 0) nonZeroInReach = at + inReach + 1;
+            }
         }
         long evidence = -1, evidenceDurableBefore = -1, validEnd = stop, checkedBytes = 0;
         for (long position = stop + LogFormat.Alignment; position + LogFormat.RecordHeaderBytes <= nonZeroEnd;)
@@ -196,12 +214,12 @@ public sealed partial class GroupCommitLog
                 position += LogFormat.Alignment;
                 continue;
             }
-            if (durableBefore > stop) return new AfterTail(position, durableBefore, validEnd, nonZeroEnd);
+            if (durableBefore > stop) return new AfterTail(position, durableBefore, validEnd, Math.Max(validEnd, nonZeroInReach));
             if (evidence < 0) (evidence, evidenceDurableBefore) = (position, durableBefore);
             position += LogFormat.Align(length);
             validEnd = position;
         }
-        return new AfterTail(evidence, evidenceDurableBefore, validEnd, Math.Max(validEnd, nonZeroEnd));
+        return new AfterTail(evidence, evidenceDurableBefore, validEnd, Math.Max(validEnd, nonZeroInReach));
     }
 
     private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, ref long checkedBytes, out int length, out long durableBefore)

@@ -7,6 +7,11 @@ public sealed partial class GroupCommitLog
     private readonly Queue<string> _spares = new();
     private long _nextZeroedSerial;
     private Task? _preparing;             // the background zero-fill, while one runs
+    private volatile bool _stopPreparing; // the flusher needs the disk space a running zero-fill holds
+
+    /// <summary>What a zero-fill writes at a time, synced before the next: the disk never queues more than this
+    /// behind the flusher's own syncs, which would otherwise wait for a whole segment of zeros.</summary>
+    private static readonly byte[] s_zeros = new byte[1 << 20];
 
     /// <summary>
     /// The next spare for the flusher to make segment <paramref name="index"/> from, or null (then it makes a new
@@ -38,9 +43,10 @@ public sealed partial class GroupCommitLog
     }
 
     /// <summary>
-    /// Writes a file of zeros (1 MiB per write, checking for dispose in between), fsyncs it (its extents become
-    /// written ones on disk) and renames it into a spare. It is an optimisation: a failure is logged and leaves the
-    /// flusher to make preallocated files as before; a crash leaves a temporary file that recovery deletes.
+    /// Writes a file of zeros, 1 MiB at a time each synced (its extents become written ones on disk, and the
+    /// flusher's syncs never wait behind more than one chunk), then fsyncs it and renames it into a spare. Stops
+    /// early when the log is disposing or failed or the flusher asks. It is an optimisation: a failure is logged and
+    /// leaves the flusher to make preallocated files as before; a crash leaves a temporary file that recovery deletes.
     /// </summary>
     private void PrepareSpare(long serial)
     {
@@ -54,13 +60,13 @@ public sealed partial class GroupCommitLog
                 _device.Delete(temporary);
                 using (var file = _device.Create(temporary, _segmentBytes))
                 {
-                    var zeros = new byte[(int)Math.Min(1 << 20, _segmentBytes)];
-                    for (long at = 0; at < _segmentBytes; at += zeros.Length)
+                    bool stopped = false;
+                    for (long at = 0; at < _segmentBytes && !(stopped = PreparationStopped()); at += s_zeros.Length)
                     {
-                        if (Volatile.Read(ref _disposing)) break;
-                        file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _segmentBytes - at)));
+                        file.Write(at, s_zeros.AsSpan(0, (int)Math.Min(s_zeros.Length, _segmentBytes - at)));
+                        file.SyncData();
                     }
-                    if (!Volatile.Read(ref _disposing))
+                    if (!stopped)
                     {
                         file.SyncAll();
                         done = true;
@@ -69,7 +75,7 @@ public sealed partial class GroupCommitLog
                 if (done) _device.Rename(temporary, spare);
                 else _device.Delete(temporary);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
                 done = false;
                 StorageLog.SpareNotPrepared(_options.Logger, Name, e);
@@ -86,13 +92,30 @@ public sealed partial class GroupCommitLog
         }
     }
 
+    private bool PreparationStopped() => _stopPreparing || Volatile.Read(ref _disposing) || Volatile.Read(ref _failure) is not null;
+
+    /// <summary>
+    /// Called by the flusher when creating a segment failed: if a zero-fill holds disk space, stops it, waits for it
+    /// (it deletes its file) and says so, so the creation is tried once more. Further fills start as before.
+    /// </summary>
+    private bool StopPreparationForSpace()
+    {
+        Task? preparing;
+        lock (_gate) preparing = _preparing;
+        if (preparing is null) return false;
+        _stopPreparing = true;
+        preparing.Wait();
+        _stopPreparing = false;
+        return true;
+    }
+
     private void TryDelete(string fileName)
     {
         try
         {
             _device.Delete(fileName);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception)
         {
             // Recovery deletes the temporary file at the next open.
         }

@@ -316,6 +316,39 @@ public class RecoveryTests
         foreach (ulong acked in acknowledged) Assert.True(reopened.TryGetAccept(acked, out _, out _), $"acknowledged instance {acked} lost");
     }
 
+    /// <summary>
+    /// Synced records zeroed over a range longer than any flush reaches (media damage, not a torn write): the valid
+    /// records after the range prove it, however far after the stop they are, in the last segment and in one that
+    /// later segments follow.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ZerosLongerThanAFlushInTheMiddleOfSyncedRecordsAreCorruption(bool laterSegmentFollows)
+    {
+        const long segmentBytes = 32 << 20;
+        var device = new SimulatedLogDevice();
+        var payload = Enumerable.Repeat((byte)7, 60_000).ToArray();
+        ulong instance = 0;
+        using (var log = LogTestKit.Open(device, segmentBytes, flushBytesMax: 1 << 20))
+        {
+            while ((await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), payload)).Value < 24 << 20) instance++;
+            if (laterSegmentFollows)
+                while (log.Tail.Value < (ulong)segmentBytes + 4096)
+                    await log.AppendAcceptAsync(++instance, LogTestKit.BallotOf(1), payload);
+        }
+        LogTestKit.AsCrashed(device);
+        const string first = "segment-0000000000.log";
+        using (var handle = device.Open(first))
+        {
+            handle.Write(1 << 20, new byte[16 << 20]); // 16 MiB from offset 1 MiB: beyond any flush's reach
+            handle.SyncAll();
+        }
+        var error = Assert.Throws<LogCorruptException>(() => LogTestKit.Open(device, segmentBytes, flushBytesMax: 1 << 20));
+        Assert.Equal(first, error.SegmentFile);
+        Assert.InRange(error.Offset, (1 << 20) - LogFormat.AcceptFixedLength - payload.Length, 1 << 20); // the record the zeros begin in
+    }
+
     private static string LogFormatName(LogAddress address) => $"segment-{address.Value / LogTestKit.SegmentBytes:D10}.log";
 
     private static string Snapshot(SimulatedLogDevice device) =>
