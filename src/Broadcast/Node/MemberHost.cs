@@ -108,6 +108,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
                 ClusterId = options.ClusterId,
                 SegmentBytes = options.SegmentBytes,
                 Durability = options.Durability,
+                PrepareSpares = options.PrepareLogSpares,
                 Logger = logger,
             });
             var host = new MemberHost(options, logger, dataLock, log);

@@ -44,8 +44,18 @@ public sealed class NodeOptions
     /// segment of the latest checkpoint or anything after it). Default 1 GiB.</summary>
     public long LogRetainBytes { get; init; } = 1L << 30;
 
-    /// <summary>How often the log is trimmed to <see cref="LogRetainBytes"/>. Default 10 s.</summary>
-    public int TrimIntervalMs { get; init; } = 10_000;
+    /// <summary>
+    /// Whether the log writes spare segment files with zeros ahead of need (<see cref="Storage.GroupCommitLogOptions.PrepareSpares"/>):
+    /// syncs into written blocks are cheaper from the first segment on. Default true; in-process test clusters turn it off.
+    /// </summary>
+    public bool PrepareLogSpares { get; init; } = true;
+
+    /// <summary>
+    /// How often the log is trimmed to <see cref="LogRetainBytes"/>. Default 1 s: each trim then retires about one
+    /// segment even at full speed, and the log keeps it as a spare for its next segment
+    /// (<see cref="Storage.GroupCommitLogOptions.SpareSegmentsMax"/>) instead of deleting it.
+    /// </summary>
+    public int TrimIntervalMs { get; init; } = 1_000;
 
     /// <summary>Log durability; <see cref="DurabilityMode.Sync"/> unless a benchmark explicitly asks otherwise.</summary>
     public DurabilityMode Durability { get; init; } = DurabilityMode.Sync;

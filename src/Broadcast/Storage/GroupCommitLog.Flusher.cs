@@ -85,6 +85,8 @@ public sealed partial class GroupCommitLog
                 buffer.WaitForWriters();
                 file.Write(buffer.StartOffset, buffer.Bytes);
             }
+            long end = last.StartOffset + (long)last.Count;
+            if (end + LogFormat.Terminator.Length <= _segmentBytes) file.Write(end, LogFormat.Terminator);
             if (_options.Durability == DurabilityMode.Sync) file.SyncData();
         }
         catch (Exception e)
@@ -111,8 +113,8 @@ public sealed partial class GroupCommitLog
     }
 
     /// <summary>
-    /// The file of the segment being written, created (header, preallocation, fsync, rename, directory fsync) when
-    /// the first flush reaches it. Every earlier segment is fully synced by then: flushes are sequential.
+    /// The file of the segment being written, created (header, fsync, rename, directory fsync) when the first flush
+    /// reaches it. Every earlier segment is fully synced by then: flushes are sequential.
     /// </summary>
     private ILogFile ActiveFile(long segmentIndex)
     {
@@ -124,17 +126,30 @@ public sealed partial class GroupCommitLog
         return segment.File!;
     }
 
+    /// <summary>
+    /// Makes the segment's file under a temporary name, from a spare when there is one (its blocks are already
+    /// written) or else new and preallocated, then writes the header and the terminator after it (a spare still
+    /// holds its former records there), syncs it and renames it into place. A crash before the directory sync leaves
+    /// a temporary file that recovery deletes, or the spare under its old name.
+    /// </summary>
     private void CreateSegmentFile(Segment segment)
     {
         string temporary = segment.FileName + ".tmp";
         _device.Delete(temporary); // a leftover of a creation that crashed; deleting a missing file does nothing
         long createdMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var file = _device.Create(temporary, _segmentBytes);
+        string? spare = TakeSpare(segment.Index);
+        var file = spare is null ? null : TryOpenSpare(spare, temporary);
+        if (file is null)
+        {
+            spare = null;
+            file = CreateNewSegmentFile(temporary);
+        }
         try
         {
-            Span<byte> header = stackalloc byte[LogFormat.HeaderBytes];
-            LogFormat.WriteHeader(header, segment.Index, _segmentBytes, createdMs, _options.MemberId, _options.ClusterId);
-            file.Write(0, header);
+            Span<byte> start = stackalloc byte[LogFormat.HeaderBytes + LogFormat.RecordHeaderBytes];
+            LogFormat.WriteHeader(start[..LogFormat.HeaderBytes], segment.Index, _segmentBytes, createdMs, _options.MemberId, _options.ClusterId);
+            start[LogFormat.HeaderBytes..].Clear();
+            file.Write(0, start);
             file.SyncAll();
             _device.Rename(temporary, segment.FileName);
             _device.SyncDirectory();
@@ -146,7 +161,44 @@ public sealed partial class GroupCommitLog
         }
         lock (_gate) segment.CreatedMs = createdMs;
         segment.File = file;
-        StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
+        if (spare is null) StorageLog.SegmentCreated(_options.Logger, Name, segment.FileName);
+        else StorageLog.SegmentReused(_options.Logger, Name, segment.FileName, spare);
+    }
+
+    /// <summary>A new preallocated file; when the disk is full and a zero-fill holds space, after stopping it, once more.</summary>
+    private ILogFile CreateNewSegmentFile(string temporary)
+    {
+        try
+        {
+            return _device.Create(temporary, _segmentBytes);
+        }
+        catch (IOException)
+        {
+            if (!StopPreparationForSpace()) throw;
+        }
+        _device.Delete(temporary);
+        return _device.Create(temporary, _segmentBytes);
+    }
+
+    /// <summary>
+    /// The spare renamed to <paramref name="temporary"/> and opened, or null when that fails (then it is deleted and
+    /// the caller makes a new file): a read of the segment the spare used to be may still hold the old file open, and
+    /// with it the lock a real device takes on open.
+    /// </summary>
+    private ILogFile? TryOpenSpare(string spare, string temporary)
+    {
+        try
+        {
+            _device.Rename(spare, temporary);
+            return _device.Open(temporary);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            StorageLog.SpareNotUsed(_options.Logger, Name, spare, e);
+            _device.Delete(temporary);
+            _device.Delete(spare);
+            return null;
+        }
     }
 
     /// <summary>Calls <see cref="DurabilityChanged"/>; a callback that throws is a bug of its owner, which would otherwise

@@ -100,7 +100,7 @@ public sealed partial class GroupCommitLog
         var table = new byte[length - LogFormat.CheckpointFixedLength];
         ReadBody(file, mark.Address.Value, mark.Instance, head, table);
         if (LogFormat.ReadU64(head, 0) != mark.Instance || LogFormat.ReadU64(head, 8) != mark.NextPosition)
-            ThrowCorruptRead(mark.Address.Value, "checkpoint record does not match the index");
+            ThrowCorruptRead(mark.Address.Value, mark.Instance, "checkpoint record does not match the index");
         return table;
     }
 
@@ -109,7 +109,7 @@ public sealed partial class GroupCommitLog
     {
         Span<byte> head = stackalloc byte[LogFormat.AcceptFixedLength];
         var file = ReadHead(address.Value, instance, head, RecordType.Accept, out int length);
-        if (LogFormat.ReadU64(head, 0) != instance) ThrowCorruptRead(address.Value, "accept record of another instance");
+        if (LogFormat.ReadU64(head, 0) != instance) ThrowCorruptRead(address.Value, instance, "accept record of another instance");
         var buffer = BatchBuffer.Rent(length - LogFormat.AcceptFixedLength);
         try
         {

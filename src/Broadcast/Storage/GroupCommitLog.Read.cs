@@ -82,7 +82,7 @@ public sealed partial class GroupCommitLog
         int read = ReadAt(file, address, instance, offset, head);
         length = LogFormat.ReadLength(head);
         if (read < head.Length || LogFormat.ReadType(head) != expected || length < head.Length || length > _recordBytesLimit)
-            ThrowCorruptRead(address, "record header does not match the index");
+            ThrowCorruptRead(address, instance, "record header does not match the index");
         return file;
     }
 
@@ -90,11 +90,11 @@ public sealed partial class GroupCommitLog
     private void ReadBody(ILogFile file, ulong address, ulong instance, ReadOnlySpan<byte> head, Span<byte> body)
     {
         long offset = OffsetOf(address);
-        if (ReadAt(file, address, instance, offset + head.Length, body) < body.Length) ThrowCorruptRead(address, "record cut short");
+        if (ReadAt(file, address, instance, offset + head.Length, body) < body.Length) ThrowCorruptRead(address, instance, "record cut short");
         Span<byte> seed = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(seed, address);
         uint crc = ~Crc32C.Append(Crc32C.Append(Crc32C.Append(0xFFFF_FFFFu, seed), head[4..]), body);
-        if (crc != BinaryPrimitives.ReadUInt32LittleEndian(head)) ThrowCorruptRead(address, "record CRC32C mismatch on read");
+        if (crc != BinaryPrimitives.ReadUInt32LittleEndian(head)) ThrowCorruptRead(address, instance, "record CRC32C mismatch on read");
     }
 
     private int ReadAt(ILogFile file, ulong address, ulong instance, long offset, Span<byte> bytes)
@@ -125,7 +125,16 @@ public sealed partial class GroupCommitLog
 
     private ulong EarliestFloorUnlocked() => Volatile.Read(ref _floor);
 
+    /// <summary>
+    /// A read that found a bad record: corruption, unless the segment was trimmed meanwhile. A read still in flight
+    /// when its segment is retired keeps the file open, and the file may already be a new segment (a reused spare)
+    /// whose records at the same offsets fail the check seeded with the old address.
+    /// </summary>
     [DoesNotReturn]
-    private void ThrowCorruptRead(ulong address, string reason) =>
+    private void ThrowCorruptRead(ulong address, ulong instance, string reason)
+    {
+        lock (_gate)
+            if (FindSegment(SegmentIndexOf(address)) is null) ThrowTrimmed(instance);
         throw new LogCorruptException(LogFormat.SegmentFileName(SegmentIndexOf(address)), OffsetOf(address), reason);
+    }
 }

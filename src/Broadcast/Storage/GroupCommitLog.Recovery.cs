@@ -14,8 +14,12 @@ public sealed partial class GroupCommitLog
     /// Telling a torn tail from corruption: flushes are sequential and each is synced before the next is
     /// written, and every record names an offset below which everything was durable when it was appended. So a
     /// bad spot at offset p is a torn tail only if it is in the last segment and no valid record after it names
-    /// an offset above p; a valid record that does proves p had been synced, and losing it is corruption. Preallocated space reads as zeros,
-    /// which are never a record.
+    /// an offset above p; a valid record that does proves p had been synced, and losing it is corruption. After the
+    /// last record of every flush come 16 zero bytes (the terminator), so the scan of an intact segment stops at zeros:
+    /// a new file is zeros beyond that, a reused one (a spare) holds the records of its former life, which never pass
+    /// the CRC check because it is seeded with the address. A torn flush reaches at most <see cref="FlushReach"/>
+    /// bytes past its start: the cut clears that far after the stop, while the search for valid records after a
+    /// stop reads to the end of the segment.
     ///
     /// After a clean close a <see cref="CleanCloseMarker"/> names the tail, and any bad or missing record below it
     /// is corruption. After a crash there is no marker, and damage inside the newest flushes (the last one, and the
@@ -27,12 +31,20 @@ public sealed partial class GroupCommitLog
     private void Recover()
     {
         RemoveUnfinishedSegments();
+        // A member killed between renaming a new segment into place and syncing the directory finds the segment here:
+        // the name must be durable before anything appended to it is acknowledged (or a spare is reused).
+        _device.SyncDirectory();
         _cleanTail = CleanCloseMarker.TryRead(_device, out string? markerProblem);
         if (markerProblem is not null) StorageLog.MarkerUntrusted(_options.Logger, Name, markerProblem);
         var indices = new List<long>();
+        var spares = new List<string>();
         foreach (string name in _device.ListFiles())
+        {
             if (LogFormat.TryParseSegmentFileName(name, out long index)) indices.Add(index);
+            else if (LogFormat.IsSpareFileName(name)) spares.Add(name);
+        }
         indices.Sort();
+        AdoptSpares(spares, indices.Count == 0 ? 0 : indices[0]);
         for (int i = 0; i < indices.Count; i++)
         {
             if (i > 0 && indices[i] != indices[i - 1] + 1)
@@ -77,7 +89,7 @@ public sealed partial class GroupCommitLog
         bool removed = false;
         foreach (string name in _device.ListFiles())
         {
-            if (!name.EndsWith(".log.tmp", StringComparison.Ordinal)) continue;
+            if (!name.EndsWith(".log.tmp", StringComparison.Ordinal) && !name.EndsWith(".seg.tmp", StringComparison.Ordinal)) continue;
             _device.Delete(name);
             removed = true;
         }
@@ -102,14 +114,17 @@ public sealed partial class GroupCommitLog
         if (!isLast && stop == ScanStop.BadRecord)
             throw new LogCorruptException(segment.FileName, position, "bad record in a segment that later segments follow");
 
-        var after = ScanAfter(window, (ulong)(segment.Index * _segmentBytes), position);
+        // After a clean close at exactly this tail every record up to it was read intact and the terminator is in
+        // place: whatever follows is from before (a reused file's former life), nothing to search or cut.
+        if (isLast && stop == ScanStop.Zeros && _cleanTail == (ulong)(segment.Index * _segmentBytes + position)) return position;
+        var after = ScanAfter(window, (ulong)(segment.Index * _segmentBytes), position, segment.FileName);
         if (after.EvidenceOffset >= 0 && (!isLast || after.EvidenceDurableBefore > position))
             throw new LogCorruptException(segment.FileName, position,
                 $"bad or missing record followed by a valid record at offset {after.EvidenceOffset} that was written after offset {position} had been synced");
         if (!isLast) return position;
         RequireCleanTailReached(segment.Index, position);
-        if (CutTornTail(file, position, after.NonZeroEnd))
-            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.NonZeroEnd - position);
+        if (CutAfterTail(file, position, after.CutEnd) && (stop != ScanStop.Zeros || after.ValidEnd > position))
+            StorageLog.TornTailCut(_options.Logger, Name, segment.FileName, position, after.CutEnd - position);
         return position;
     }
 
@@ -141,38 +156,73 @@ public sealed partial class GroupCommitLog
         Apply(type, first, second, address, segment);
     }
 
-    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long NonZeroEnd);
+    private readonly record struct AfterTail(long EvidenceOffset, long EvidenceDurableBefore, long ValidEnd, long CutEnd);
 
     /// <summary>
-    /// Looks at everything after a stop at <paramref name="stop"/>: where the last non-zero byte ends (what cutting
-    /// a torn tail has to clear), and the first valid record whose flush began above the stop (proof of
-    /// corruption), or else the first valid record at all (proof too, in a segment that later segments follow).
+    /// How far past its start a flush can write: every write buffer (each at most one buffer's capacity) and the
+    /// terminator, with this log's options or the defaults, whichever reach further (the crashed run may have used
+    /// the defaults). A torn flush starts at or before the stop, so nothing of it lies further than this after it.
     /// </summary>
-    private AfterTail ScanAfter(SegmentWindow window, ulong segmentStart, long stop)
+    private long FlushReach
     {
-        long nonZeroEnd = stop;
+        get
+        {
+            var defaults = new GroupCommitLogOptions();
+            long buffer = Math.Max(Math.Max(_flushBytesMax, defaults.Policy.BytesMax), _recordBytesLimit);
+            return Math.Max(_options.WriteBufferCount, defaults.WriteBufferCount) * buffer + LogFormat.Terminator.Length;
+        }
+    }
+
+    /// <summary>Bytes of candidate records the evidence search CRC-checks at most (client payloads can look like record headers).</summary>
+    private const long EvidenceCheckBytesMax = 1L << 30;
+
+    /// <summary>
+    /// Looks at everything after a stop at <paramref name="stop"/>: the first valid record whose flush began above
+    /// the stop (proof of corruption), or else the first valid record at all (proof too, in a segment that later
+    /// segments follow), where the last valid record ends, and what a cut has to clear: the last non-zero byte within
+    /// the <see cref="FlushReach"/> (what a torn flush may have left) or the end of the last valid record, whichever
+    /// is further. Only records valid at their own address count: a reused segment file still holds records of its
+    /// former life, and those never pass the CRC check, which is seeded with the address. The search reads to the
+    /// end of the segment but CRC-checks at most <see cref="EvidenceCheckBytesMax"/> of record-like bytes.
+    /// </summary>
+    private AfterTail ScanAfter(SegmentWindow window, ulong segmentStart, long stop, string segmentName)
+    {
+        long reachEnd = Math.Min(window.Limit, stop + FlushReach);
+        long nonZeroEnd = stop, nonZeroInReach = stop;
         for (long at = stop; at < window.Limit; at += SegmentWindow.ChunkBytes)
         {
             var chunk = window.Get(at, SegmentWindow.ChunkBytes);
             int last = chunk.LastIndexOfAnyExcept((byte)0);
-            if (last >= 0) nonZeroEnd = at + last + 1;
+            if (last < 0) continue;
+            nonZeroEnd = at + last + 1;
+            if (at < reachEnd)
+            {
+                int inReach = chunk[..(int)Math.Min(chunk.Length, reachEnd - at)].LastIndexOfAnyExcept((byte)0);
+                if (inReach >= 0) nonZeroInReach = at + inReach + 1;
+            }
         }
-        long evidence = -1, evidenceDurableBefore = -1;
+        long evidence = -1, evidenceDurableBefore = -1, validEnd = stop, checkedBytes = 0;
         for (long position = stop + LogFormat.Alignment; position + LogFormat.RecordHeaderBytes <= nonZeroEnd;)
         {
-            if (!TryValidAt(window, segmentStart, position, out int length, out long durableBefore))
+            if (checkedBytes > EvidenceCheckBytesMax)
+            {
+                StorageLog.EvidenceSearchCut(_options.Logger, Name, segmentName, stop, position);
+                break;
+            }
+            if (!TryValidAt(window, segmentStart, position, ref checkedBytes, out int length, out long durableBefore))
             {
                 position += LogFormat.Alignment;
                 continue;
             }
-            if (durableBefore > stop) return new AfterTail(position, durableBefore, nonZeroEnd);
+            if (durableBefore > stop) return new AfterTail(position, durableBefore, validEnd, Math.Max(validEnd, nonZeroInReach));
             if (evidence < 0) (evidence, evidenceDurableBefore) = (position, durableBefore);
             position += LogFormat.Align(length);
+            validEnd = position;
         }
-        return new AfterTail(evidence, evidenceDurableBefore, nonZeroEnd);
+        return new AfterTail(evidence, evidenceDurableBefore, validEnd, Math.Max(validEnd, nonZeroInReach));
     }
 
-    private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, out int length, out long durableBefore)
+    private bool TryValidAt(SegmentWindow window, ulong segmentStart, long offset, ref long checkedBytes, out int length, out long durableBefore)
     {
         length = 0;
         durableBefore = 0;
@@ -181,22 +231,25 @@ public sealed partial class GroupCommitLog
         if (!LogFormat.IsPlausibleHeader(header, offset, _segmentBytes)) return false;
         length = LogFormat.ReadLength(header);
         durableBefore = LogFormat.ReadDurableBefore(header);
+        checkedBytes += length;
         var record = window.Get(offset, length);
         return record.Length == length && LogFormat.IsValid(record, segmentStart + (ulong)offset);
     }
 
     /// <summary>
-    /// Clears a torn tail: zeros from <paramref name="start"/> to the last non-zero byte and the file back to its
-    /// full size, synced, so no remnant of the torn flush can ever be read as a record.
+    /// Clears what may be left of a torn flush: zeros from <paramref name="start"/> to <paramref name="end"/> (the
+    /// last non-zero byte within its reach) and the file back to its full size, synced, so no remnant of it can ever
+    /// be read as a record or completed into one by a later write of the same bytes, and the new tail starts with a
+    /// terminator. True when bytes were cleared.
     /// </summary>
-    private bool CutTornTail(ILogFile file, long start, long nonZeroEnd)
+    private bool CutAfterTail(ILogFile file, long start, long end)
     {
         bool changed = false;
-        if (nonZeroEnd > start)
+        if (end > start)
         {
-            var zeros = new byte[Math.Min(SegmentWindow.ChunkBytes, nonZeroEnd - start)];
-            for (long at = start; at < nonZeroEnd; at += zeros.Length)
-                file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, nonZeroEnd - at)));
+            var zeros = new byte[Math.Min(SegmentWindow.ChunkBytes, end - start)];
+            for (long at = start; at < end; at += zeros.Length)
+                file.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, end - at)));
             changed = true;
         }
         if (file.Length < _segmentBytes)
@@ -205,6 +258,6 @@ public sealed partial class GroupCommitLog
             changed = true;
         }
         if (changed) file.SyncAll();
-        return nonZeroEnd > start;
+        return end > start;
     }
 }

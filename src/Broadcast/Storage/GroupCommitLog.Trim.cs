@@ -9,7 +9,7 @@ public sealed partial class GroupCommitLog
     /// <summary>
     /// Drops whole segments as <paramref name="request"/> allows. The new floor is written as a trim record (which
     /// also carries the highest promise, so the promise outlives the segment that held it) and made durable before
-    /// any file is deleted; the directory is synced after. Returns the earliest retained instance.
+    /// any file is deleted or kept as a spare; the directory is synced after. Returns the earliest retained instance.
     /// </summary>
     public async Task<ulong> TrimAsync(TrimRequest request)
     {
@@ -27,7 +27,7 @@ public sealed partial class GroupCommitLog
                 floor = Math.Max(floor, _floor);
             }
             await AppendAsync(RecordType.Trim, floor, promised.Value, ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
-            DeleteSegments(doomed);
+            RetireSegments(doomed);
             return floor;
         }
         finally
@@ -62,23 +62,42 @@ public sealed partial class GroupCommitLog
         return (floor, doomed);
     }
 
-    private void DeleteSegments(int count)
+    /// <summary>
+    /// Takes the doomed segments out of the log: each file is closed (a reader still holding it fails as trimmed) and
+    /// renamed to a spare while there are fewer than <see cref="GroupCommitLogOptions.SpareSegmentsMax"/>, else
+    /// deleted. Spares become usable only after the directory sync: the flusher's own directory changes must never
+    /// be what makes a trim durable.
+    /// </summary>
+    private void RetireSegments(int count)
     {
         if (count == 0) return;
         var doomed = new List<Segment>(count);
+        int spareRoom;
         lock (_gate)
         {
             for (int i = 0; i < count; i++) doomed.Add(_segments[i]);
             _segments.RemoveRange(0, count);
             ForgetHistoryBefore((ulong)(_segments[0].Index * _segmentBytes), _floor);
+            spareRoom = _options.SpareSegmentsMax - _spares.Count;
         }
+        var spares = new List<string>();
         foreach (var segment in doomed)
         {
-            segment.File?.Dispose();
+            var file = segment.File;
             segment.File = null;
-            _device.Delete(segment.FileName);
+            bool whole = file is not null && file.Length == _segmentBytes;
+            file?.Dispose();
+            if (whole && spares.Count < spareRoom)
+            {
+                string spare = LogFormat.SpareFileName(segment.Index);
+                _device.Rename(segment.FileName, spare);
+                spares.Add(spare);
+            }
+            else _device.Delete(segment.FileName);
         }
         _device.SyncDirectory();
+        lock (_gate)
+            foreach (string spare in spares) _spares.Enqueue(spare);
         StorageLog.Trimmed(_options.Logger, Name, count, EarliestRetainedInstance);
     }
 }

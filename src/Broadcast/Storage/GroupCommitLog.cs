@@ -80,6 +80,7 @@ public sealed partial class GroupCommitLog : IDisposable
             log.CloseFiles();
             throw;
         }
+        log.PrepareFirstSpare();
         log._current.Reset(log._tail, log._segmentBytes);
         // The marker speaks only of the records written before it; the next append must be judged by the crash rules.
         CleanCloseMarker.Remove(log._device);
@@ -146,6 +147,7 @@ public sealed partial class GroupCommitLog : IDisposable
             _work.Set();
         }
         _flusher.Join();
+        WaitForPreparation();
         CloseFiles();
         MarkCleanClose();
         _work.Dispose();

@@ -15,7 +15,8 @@ namespace AtomicBcast.Storage;
 /// +-------+---------+-------------+--------------+--------------+-----------+----------+--------+----------+----------+-------+
 ///  0       8         12            16             24             32          40         42       44         108        124
 ///
-/// Record (8-byte aligned; padding after a record is zeros and not part of it):
+/// Record (8-byte aligned; padding after a record is zeros and not part of it; every flush ends with 16 zero
+/// bytes after its last record, the terminator, when the segment has room for them):
 /// +--------+--------+------+----------+---------------+-------------------------------------------+
 /// | crc32c | length | type | reserved | durableBefore | body                                      |
 /// |  u32   |  u32   |  u8  |  3 bytes |      u32      |                                           |
@@ -66,6 +67,41 @@ internal static class LogFormat
             && name.EndsWith(".log", StringComparison.Ordinal)
             && long.TryParse(name.AsSpan(8, 10), System.Globalization.NumberStyles.None, null, out index);
     }
+
+    /// <summary>
+    /// A trimmed segment file kept for reuse, named after the segment it was. Reuse writes a new header (and a
+    /// terminator after it) before the file becomes a segment again; its old records stay after the tail, where
+    /// they never pass the CRC check, which is seeded with the address (the new segment's index is higher).
+    /// </summary>
+    public static string SpareFileName(long formerIndex) => $"spare-{formerIndex:D10}.seg";
+
+    /// <summary>A spare written with zeros ahead of need (see <see cref="GroupCommitLogOptions.PrepareSpares"/>), numbered by the log.</summary>
+    public static string ZeroedSpareFileName(long serial) => $"zeroed-{serial:D10}.seg";
+
+    public static bool IsSpareFileName(string name) => TryParseSpareFileName(name, out _) || TryParseZeroedSpareFileName(name, out _);
+
+    /// <summary>A spare retired by a trim: the index of the segment it was.</summary>
+    public static bool TryParseSpareFileName(string name, out long formerIndex)
+    {
+        formerIndex = 0;
+        return name.Length == 20 && name.StartsWith("spare-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(6, 10), System.Globalization.NumberStyles.None, null, out formerIndex);
+    }
+
+    public static bool TryParseZeroedSpareFileName(string name, out long serial)
+    {
+        serial = 0;
+        return name.Length == 21 && name.StartsWith("zeroed-", StringComparison.Ordinal) && name.EndsWith(".seg", StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(7, 10), System.Globalization.NumberStyles.None, null, out serial);
+    }
+
+    /// <summary>
+    /// Zeros written right after the last record of every flush, where the next record's header would be. A reused
+    /// segment file still holds records of its former life after the tail; they never pass the CRC check (it is
+    /// seeded with the address), and this terminator makes the scan stop cleanly at the tail instead of at a bad
+    /// record, which in a segment that later segments follow would read as corruption.
+    /// </summary>
+    public static ReadOnlySpan<byte> Terminator => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
     public static void WriteHeader(Span<byte> header, long segmentIndex, long segmentBytes, long createdMs, ushort memberId, string clusterId)
     {

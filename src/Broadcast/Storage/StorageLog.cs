@@ -14,6 +14,18 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "log {Log}: created {Segment}")]
     public static partial void SegmentCreated(ILogger logger, string log, string segment);
 
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "log {Log}: created {Segment} from the spare {Spare}")]
+    public static partial void SegmentReused(ILogger logger, string log, string segment, string spare);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "log {Log}: could not write a spare segment ahead of need; new segments are preallocated instead")]
+    public static partial void SpareNotPrepared(ILogger logger, string log, Exception failure);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "log {Log}: the search for records after the stop at offset {Offset} of {Segment} gave up at offset {GaveUpAt} (too many record-like bytes); corruption beyond it would be taken for a torn tail")]
+    public static partial void EvidenceSearchCut(ILogger logger, string log, string segment, long offset, long gaveUpAt);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "log {Log}: could not reuse the spare {Spare}; deleted it and made a new segment file")]
+    public static partial void SpareNotUsed(ILogger logger, string log, string spare, Exception failure);
+
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "log {Log}: trimmed {Count} segments, earliest retained instance {Floor}")]
     public static partial void Trimmed(ILogger logger, string log, int count, ulong floor);
 

@@ -42,6 +42,9 @@ internal sealed class LocalCluster : IAsyncDisposable
         public long? SegmentBytes { get; set; }
         public long? LogRetainBytes { get; set; }
         public int? TrimIntervalMs { get; set; }
+
+        /// <summary>Off unless a test asks: each member would write two 64 MiB spares of zeros (the log's tests cover spares).</summary>
+        public bool PrepareLogSpares { get; set; }
     }
 
     public Tuning Settings { get; } = new();
@@ -60,6 +63,7 @@ internal sealed class LocalCluster : IAsyncDisposable
             SegmentBytes = Settings.SegmentBytes ?? defaults.SegmentBytes,
             LogRetainBytes = Settings.LogRetainBytes ?? defaults.LogRetainBytes,
             TrimIntervalMs = Settings.TrimIntervalMs ?? defaults.TrimIntervalMs,
+            PrepareLogSpares = Settings.PrepareLogSpares,
         });
     }
 

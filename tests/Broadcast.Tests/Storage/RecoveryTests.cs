@@ -251,6 +251,104 @@ public class RecoveryTests
         Assert.Equal(new byte[] { 5, 5, 5 }, table);
     }
 
+    /// <summary>
+    /// A torn last record near the end of a segment is cut; the next append does not fit and rolls to a new segment,
+    /// so the cut spot is no longer in the last segment. The next open must still find a clean end there (the cut
+    /// leaves a terminator), not a bad record in a segment that later segments follow.
+    /// </summary>
+    [Fact]
+    public async Task ACutTornTailFollowedByARollStillOpens()
+    {
+        var device = new SimulatedLogDevice();
+        LogAddress last = default;
+        ulong instance = 0;
+        using (var log = LogTestKit.Open(device))
+            while (last.Value % LogTestKit.SegmentBytes < LogTestKit.SegmentBytes - 3000 && last.Value < LogTestKit.SegmentBytes)
+                last = await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(12, instance++, lengthMax: 200));
+        Assert.Single(LogTestKit.Segments(device));
+        ulong torn = instance - 1;
+        device.FlipBit(LogTestKit.LastSegment(device), (long)(last.Value % LogTestKit.SegmentBytes) + 40, 1);
+        LogTestKit.AsCrashed(device);
+        using (var log = LogTestKit.Open(device))
+        {
+            Assert.Equal(torn - 1, log.HighestInstance);
+            await log.AppendAcceptAsync(torn, LogTestKit.BallotOf(2), new byte[8000]); // does not fit: a new segment
+        }
+        Assert.Equal(2, LogTestKit.Segments(device).Length);
+        using var reopened = LogTestKit.Open(device);
+        var all = LogTestKit.ReadAll(reopened);
+        Assert.Equal((int)torn + 1, all.Count);
+        Assert.Equal(new byte[8000], all[^1].Batch);
+    }
+
+    /// <summary>
+    /// A member killed after renaming a new segment into place but before syncing the directory finds the segment at
+    /// restart and appends to it. Those appends are acknowledged, so a power cut after them must not lose the
+    /// segment's name: the open syncs the directory before anything is appended.
+    /// </summary>
+    [Fact]
+    public async Task ASegmentWhoseNameWasNotDurableAtTheKillSurvivesAPowerCutAfterTheRestart()
+    {
+        var device = new SimulatedLogDevice();
+        ulong instance = 0;
+        using (var log = LogTestKit.Open(device))
+        {
+            await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(13, instance++)); // makes segment 0
+            device.FailNextDirectorySyncs(1); // the next one is the roll's: the kill comes before it
+            await Assert.ThrowsAsync<LogFailedException>(async () =>
+            {
+                while (true) await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(13, instance++));
+            });
+        }
+        Assert.Contains("segment-0000000001.log", device.ListFiles());
+        var acknowledged = new List<ulong>();
+        SimulatedLogDevice afterPowerCut;
+        using (var restarted = LogTestKit.Open(device))
+        {
+            for (ulong next = 1_000; next < 1_010; next++)
+            {
+                await restarted.AppendAcceptAsync(next, LogTestKit.BallotOf(2), LogTestKit.Payload(13, next));
+                acknowledged.Add(next);
+            }
+            afterPowerCut = device.Crash(new Random(1), keepUnsyncedProbability: 0); // before the close syncs anything
+        }
+        using var reopened = LogTestKit.Open(afterPowerCut);
+        foreach (ulong acked in acknowledged) Assert.True(reopened.TryGetAccept(acked, out _, out _), $"acknowledged instance {acked} lost");
+    }
+
+    /// <summary>
+    /// Synced records zeroed over a range longer than any flush reaches (media damage, not a torn write): the valid
+    /// records after the range prove it, however far after the stop they are, in the last segment and in one that
+    /// later segments follow.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ZerosLongerThanAFlushInTheMiddleOfSyncedRecordsAreCorruption(bool laterSegmentFollows)
+    {
+        const long segmentBytes = 32 << 20;
+        var device = new SimulatedLogDevice();
+        var payload = Enumerable.Repeat((byte)7, 60_000).ToArray();
+        ulong instance = 0;
+        using (var log = LogTestKit.Open(device, segmentBytes, flushBytesMax: 1 << 20))
+        {
+            while ((await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), payload)).Value < 24 << 20) instance++;
+            if (laterSegmentFollows)
+                while (log.Tail.Value < (ulong)segmentBytes + 4096)
+                    await log.AppendAcceptAsync(++instance, LogTestKit.BallotOf(1), payload);
+        }
+        LogTestKit.AsCrashed(device);
+        const string first = "segment-0000000000.log";
+        using (var handle = device.Open(first))
+        {
+            handle.Write(1 << 20, new byte[16 << 20]); // 16 MiB from offset 1 MiB: beyond any flush's reach
+            handle.SyncAll();
+        }
+        var error = Assert.Throws<LogCorruptException>(() => LogTestKit.Open(device, segmentBytes, flushBytesMax: 1 << 20));
+        Assert.Equal(first, error.SegmentFile);
+        Assert.InRange(error.Offset, (1 << 20) - LogFormat.AcceptFixedLength - payload.Length, 1 << 20); // the record the zeros begin in
+    }
+
     private static string LogFormatName(LogAddress address) => $"segment-{address.Value / LogTestKit.SegmentBytes:D10}.log";
 
     private static string Snapshot(SimulatedLogDevice device) =>

@@ -13,7 +13,8 @@ internal sealed record MemberUsage(int Id, double? CpuSeconds, GcCounts? GcCount
 /// <summary>
 /// The result of one run, written as JSON by <c>--json</c>. Throughput counts this run's messages delivered to a
 /// subscriber inside the measurement window (mean over subscribers; acknowledged ones when there are none); MB is
-/// 10^6 bytes of payload. Latencies are of messages published inside the window. CPU, GC and allocation figures are
+/// 10^6 bytes of payload. Latencies are of messages published inside the window. CPU, GC (collections and the time
+/// the collector paused the process: every message in flight waits through it) and allocation figures are
 /// of this process over the window: with <c>--embedded</c> the members live in it, so they include the members. Each
 /// member's figures come from its status replies at the window's start and end.
 /// </summary>
@@ -22,7 +23,7 @@ internal sealed record BenchReport(
     double MessagesPerSecond, double MegabytesPerSecond, double AckedPerSecond,
     long MessagesPublished, long MessagesAcked, long MessagesFailed, long MessagesDelivered,
     Percentiles AckLatencyMs, Percentiles DeliveryLatencyMs,
-    double CpuSeconds, GcCounts GcCount, double AllocatedBytesPerMessage, IReadOnlyList<MemberUsage> Members,
+    double CpuSeconds, GcCounts GcCount, double GcPauseMs, double AllocatedBytesPerMessage, IReadOnlyList<MemberUsage> Members,
     bool AllDelivered, string Commit, DateTimeOffset StartedUtc)
 {
     private static readonly JsonSerializerOptions s_json = new()
@@ -43,7 +44,7 @@ internal sealed record BenchReport(
         output.WriteLine($"acked        {AckedPerSecond:N0} msgs/s ({MessagesAcked:N0} of {MessagesPublished:N0} published, {MessagesFailed:N0} failed)");
         output.WriteLine($"ack latency  {P(AckLatencyMs)}");
         output.WriteLine($"delivery     {P(DeliveryLatencyMs)}");
-        output.WriteLine($"bench cpu    {CpuSeconds:0.00} s, GC gen0 {GcCount.Gen0} gen1 {GcCount.Gen1} gen2 {GcCount.Gen2}, "
+        output.WriteLine($"bench cpu    {CpuSeconds:0.00} s, GC gen0 {GcCount.Gen0} gen1 {GcCount.Gen1} gen2 {GcCount.Gen2} (paused {GcPauseMs:N0} ms), "
             + $"{AllocatedBytesPerMessage:N0} B allocated per message{(Mode == "embedded" ? " (members included: same process)" : "")}");
         if (Mode == "embedded") output.WriteLine("members      in this process: the bench figures above include them");
         else

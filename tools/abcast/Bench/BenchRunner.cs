@@ -101,7 +101,7 @@ internal static class BenchRunner
             long delivered = subscribers.Length == 0 ? acked : subscribers[0].Delivered;
             string phase = now < shared.MeasureStart ? "warm-up" : now < shared.MeasureEnd ? "measure" : "drain";
             string line = $"{(now - start) / (double)Stopwatch.Frequency,6:0.0} s  {phase,-7}  acked {(acked - lastAcked) / dt,11:N0}/s  "
-                + $"delivered {(delivered - lastDelivered) / dt,11:N0}/s  in flight {shared.InFlight,8:N0}  failed {Interlocked.Read(ref shared.Failed):N0}  "
+                + $"delivered {(delivered - lastDelivered) / dt,11:N0}/s  in flight {shared.InFlight,8:N0}  slowest ack {shared.TakeIntervalMaxAckMs(),7:0.0} ms  failed {Interlocked.Read(ref shared.Failed):N0}  "
                 + $"leader {target.Leader()}";
             (lastAcked, lastDelivered, lastAt) = (acked, delivered, now);
             return line;
@@ -151,7 +151,7 @@ internal static class BenchRunner
             delivered / seconds, bytes / seconds / 1e6, acked / seconds,
             Interlocked.Read(ref shared.Published), Interlocked.Read(ref shared.Acked), Interlocked.Read(ref shared.Failed), delivered,
             shared.Ack.Snapshot(), shared.Delivery.Snapshot(),
-            bench.CpuSeconds, new GcCounts(bench.Gen0, bench.Gen1, bench.Gen2), acked == 0 ? 0 : bench.AllocatedBytes / (double)acked, members,
+            bench.CpuSeconds, new GcCounts(bench.Gen0, bench.Gen1, bench.Gen2), bench.GcPauseMs, acked == 0 ? 0 : bench.AllocatedBytes / (double)acked, members,
             all, commit, DateTimeOffset.UtcNow);
     }
 }

@@ -18,6 +18,22 @@ internal sealed class BenchShared(ulong tag, long measureStart, long measureEnd)
     public long Acked;
     public long AckedInWindow;
     public long Failed;
+    private long _intervalMaxAckTicks;
+
+    /// <summary>Notes an ack latency for the live display's per-second maximum (once per burst: the burst's oldest).</summary>
+    public void NoteAckTicks(long ticks)
+    {
+        long seen = Volatile.Read(ref _intervalMaxAckTicks);
+        while (ticks > seen)
+        {
+            long was = Interlocked.CompareExchange(ref _intervalMaxAckTicks, ticks, seen);
+            if (was == seen) return;
+            seen = was;
+        }
+    }
+
+    /// <summary>The largest ack latency noted since the last call, in milliseconds.</summary>
+    public double TakeIntervalMaxAckMs() => Interlocked.Exchange(ref _intervalMaxAckTicks, 0) * 1000.0 / Stopwatch.Frequency;
 
     public double MeasureSeconds => (MeasureEnd - MeasureStart) / (double)Stopwatch.Frequency;
 

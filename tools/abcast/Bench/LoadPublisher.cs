@@ -93,7 +93,7 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
     private void Settle()
     {
         long now = Stopwatch.GetTimestamp();
-        long acked = 0, inWindow = 0, failed = 0;
+        long acked = 0, inWindow = 0, failed = 0, oldest = long.MaxValue;
         while (_inFlight.Count > 0 && _inFlight.Peek().Ack.IsCompleted)
         {
             var (at, ack) = _inFlight.Dequeue();
@@ -104,10 +104,12 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
                 continue;
             }
             acked++;
+            oldest = Math.Min(oldest, at);
             if (!shared.InWindow(at)) continue;
             shared.Ack.RecordTicks(now - at);
             inWindow++;
         }
+        if (acked > 0) shared.NoteAckTicks(now - oldest);
         if (failed > 0) Interlocked.Add(ref shared.Failed, failed);
         Interlocked.Add(ref shared.AckedInWindow, inWindow);
         Interlocked.Add(ref shared.Acked, acked);

@@ -4,18 +4,18 @@ using AtomicBcast.Wire;
 
 namespace AtomicBcast.Cli.Bench;
 
-/// <summary>CPU time, GC counts and allocated bytes of this process at one moment.</summary>
-internal readonly record struct UsageSample(double CpuSeconds, int Gen0, int Gen1, int Gen2, long AllocatedBytes)
+/// <summary>CPU time, GC counts, time paused by the GC and allocated bytes of this process at one moment.</summary>
+internal readonly record struct UsageSample(double CpuSeconds, int Gen0, int Gen1, int Gen2, double GcPauseMs, long AllocatedBytes)
 {
     public static UsageSample Now()
     {
         using var self = Process.GetCurrentProcess();
         return new UsageSample(self.TotalProcessorTime.TotalSeconds, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
-            GC.GetTotalAllocatedBytes(precise: false));
+            GC.GetTotalPauseDuration().TotalMilliseconds, GC.GetTotalAllocatedBytes(precise: false));
     }
 
     public static UsageSample operator -(UsageSample end, UsageSample start) => new(end.CpuSeconds - start.CpuSeconds,
-        end.Gen0 - start.Gen0, end.Gen1 - start.Gen1, end.Gen2 - start.Gen2, end.AllocatedBytes - start.AllocatedBytes);
+        end.Gen0 - start.Gen0, end.Gen1 - start.Gen1, end.Gen2 - start.Gen2, end.GcPauseMs - start.GcPauseMs, end.AllocatedBytes - start.AllocatedBytes);
 }
 
 /// <summary>

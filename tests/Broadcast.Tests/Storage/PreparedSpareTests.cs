@@ -1,0 +1,118 @@
+using AtomicBcast.Storage;
+using AtomicBcast.Storage.Devices;
+
+namespace AtomicBcast.Tests.Storage;
+
+/// <summary>
+/// <see cref="GroupCommitLogOptions.PrepareSpares"/>: spares written with zeros ahead of need. They must only ever
+/// change where a segment's blocks come from, never what the log holds.
+/// </summary>
+public class PreparedSpareTests
+{
+    private static GroupCommitLog Open(SimulatedLogDevice device, Microsoft.Extensions.Logging.ILogger? logger = null) =>
+        GroupCommitLog.Open(new GroupCommitLogOptions
+        {
+            Device = device, MemberId = 3, ClusterId = LogTestKit.Cluster, SegmentBytes = LogTestKit.SegmentBytes,
+            Policy = CommitPolicy.BytesOrDelay(16 << 10, TimeSpan.Zero), IndexCapacity = 256, PrepareSpares = true,
+            Logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+        });
+
+    private static string[] Zeroed(SimulatedLogDevice device) =>
+        [.. device.ListFiles().Where(name => name.StartsWith("zeroed-", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+
+    private static async Task WaitForZeroedAsync(SimulatedLogDevice device, int count)
+    {
+        for (var guard = System.Diagnostics.Stopwatch.StartNew(); Zeroed(device).Length < count; await Task.Delay(5))
+            Assert.True(guard.Elapsed < TimeSpan.FromSeconds(30), $"no {count} zeroed spare(s): {string.Join(", ", device.ListFiles())}");
+    }
+
+    [Fact]
+    public async Task ANewLogWritesItsFirstSpareBeforeOpenReturnsAndMakesItsFirstSegmentFromIt()
+    {
+        var device = new SimulatedLogDevice();
+        using var log = Open(device);
+        Assert.Equal(["zeroed-0000000000.seg"], Zeroed(device));
+        Assert.Equal(new byte[LogTestKit.SegmentBytes], device.ReadAllBytes("zeroed-0000000000.seg"));
+
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(4, 0));
+        Assert.Equal(["segment-0000000000.log"], LogTestKit.Segments(device));
+        Assert.DoesNotContain("zeroed-0000000000.seg", device.ListFiles());
+        // Taking the only spare starts the next one in the background.
+        await WaitForZeroedAsync(device, 1);
+        Assert.Equal(["zeroed-0000000001.seg"], Zeroed(device));
+    }
+
+    [Fact]
+    public async Task SegmentsMadeFromZeroedSparesHoldExactlyWhatWasAppendedAcrossAReopen()
+    {
+        var device = new SimulatedLogDevice();
+        using (var log = Open(device))
+            for (ulong instance = 0; instance < 1500; instance++)
+                await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(4, instance));
+        Assert.True(LogTestKit.Segments(device).Length >= 3, "the appends should fill several segments");
+        Assert.DoesNotContain(device.ListFiles(), name => name.EndsWith(".tmp", StringComparison.Ordinal));
+
+        using var reopened = Open(device);
+        var all = LogTestKit.ReadAll(reopened);
+        Assert.Equal(1500, all.Count);
+        foreach (var (instance, _, batch) in all) Assert.Equal(LogTestKit.Payload(4, instance), batch);
+    }
+
+    [Fact]
+    public async Task AnUnfinishedSpareIsDeletedAtOpenAndAFinishedOneIsUsed()
+    {
+        var device = new SimulatedLogDevice();
+        using (var log = Open(device))
+            await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(4, 0));
+        await WaitForZeroedAsync(device, 1);
+        using (var leftover = device.Create("zeroed-0000000007.seg.tmp", 4096)) leftover.SyncAll();
+        device.SyncDirectory();
+
+        using var reopened = Open(device);
+        Assert.DoesNotContain("zeroed-0000000007.seg.tmp", device.ListFiles());
+        string spare = Assert.Single(Zeroed(device));
+        // Fill the first segment: the next one is made from the spare the reopened log adopted.
+        ulong instance = 1;
+        while (LogTestKit.Segments(device).Length < 2)
+            await reopened.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(4, instance++));
+        Assert.DoesNotContain(spare, device.ListFiles());
+        Assert.Equal((int)instance, LogTestKit.ReadAll(reopened).Count);
+    }
+
+    [Fact]
+    public async Task AFailedPreparationIsLoggedAndTheLogGoesOnWithPreallocatedSegments()
+    {
+        var device = new SimulatedLogDevice();
+        var logger = new Security.HostileTrafficTests.RecordingLoggers();
+        using var log = Open(device, logger);
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(4, 0));
+        await WaitForZeroedAsync(device, 1);
+        // Fill segment 0 so segment 1 takes the spare; the preparation that starts then finds the disk full.
+        device.CapacityBytes = device.ListFiles().Sum(name => device.ReadAllBytes(name).LongLength) + LogTestKit.SegmentBytes / 2;
+        ulong instance = 1;
+        while (LogTestKit.Segments(device).Length < 2)
+            await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(4, instance++));
+        for (var guard = System.Diagnostics.Stopwatch.StartNew(); logger.Warnings == 0; await Task.Delay(5))
+            Assert.True(guard.Elapsed < TimeSpan.FromSeconds(30), "the failed preparation was not logged");
+        Assert.Equal(1, logger.Warnings);
+        Assert.Empty(Zeroed(device));
+        Assert.DoesNotContain(device.ListFiles(), name => name.EndsWith(".tmp", StringComparison.Ordinal));
+        Assert.Null(log.Failure);
+        device.CapacityBytes = long.MaxValue;
+        while (LogTestKit.Segments(device).Length < 3)
+            await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(4, instance++));
+        Assert.Equal((int)instance, LogTestKit.ReadAll(log).Count);
+    }
+
+    [Fact]
+    public async Task DisposeDuringAPreparationLeavesNoPartialSpare()
+    {
+        var device = new SimulatedLogDevice();
+        var log = Open(device);
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(4, 0)); // starts the background preparation
+        log.Dispose();
+        Assert.DoesNotContain(device.ListFiles(), name => name.EndsWith(".tmp", StringComparison.Ordinal));
+        using var reopened = Open(device);
+        Assert.Single(LogTestKit.ReadAll(reopened));
+    }
+}
