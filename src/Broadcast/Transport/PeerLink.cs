@@ -89,6 +89,13 @@ public sealed class PeerLink : IAsyncDisposable
             NoteFailure(e.Reason);
             return null;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A transport that let another error through must not end the link for good: a member would stay deaf
+            // to this peer until restarted. Count it as a failed attempt and try again.
+            NoteFailure(new ShutdownReason(ShutdownKind.TransportError, e.Message));
+            return null;
+        }
         if (_options.ExpectedNodeId is { } expected && connection.RemoteHello.NodeId != expected)
         {
             var reason = ShutdownReason.HelloRejected($"{_remote} is node {connection.RemoteHello.NodeId}, expected {expected}");

@@ -371,4 +371,50 @@ public abstract class TransportSuite
         public abstract Task SendAsync(byte[] bytes);
         public abstract ValueTask DisposeAsync();
     }
+
+    /// <summary>
+    /// A connect that fails with an error the transport did not wrap (a reset right after the connect, say) is one
+    /// failed attempt: the link tries again and connects, rather than ending for good and leaving the member deaf to
+    /// that peer until a restart (seen in a chaos run: a follower never heard the new leader).
+    /// </summary>
+    [Fact]
+    public async Task APeerLinkSurvivesAConnectThatThrowsAnUnexpectedError()
+    {
+        var server = CreateTransport(Options(nodeId: 1));
+        await using var listener = await server.ListenAsync(AnyEndPoint);
+        var established = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new PeerLinkOptions
+        {
+            Backoff = new BackoffPolicy(TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(20)),
+            Random = new Random(5),
+            ExpectedNodeId = 1,
+        };
+        var flaky = new ThrowsOnceTransport(CreateTransport(Options(nodeId: 2)));
+        await using var link = new PeerLink(flaky, listener.LocalEndPoint, async (c, stop) =>
+        {
+            established.TrySetResult();
+            await c.Closed.WaitAsync(stop);
+        }, options);
+        link.Start();
+        await using var accepted = await listener.AcceptAsync().AsTask().WaitAsync(Guard);
+        await established.Task.WaitAsync(Guard);
+        Assert.Equal(2, flaky.Attempts);
+        Assert.Equal(1, link.Failures);
+        Assert.Equal(ShutdownKind.TransportError, link.LastFailure.Kind);
+        Assert.Equal(1, link.Connections);
+    }
+
+    private sealed class ThrowsOnceTransport(ITransport inner) : ITransport
+    {
+        private int _attempts;
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public ValueTask<IListener> ListenAsync(EndPoint endPoint, CancellationToken cancellationToken = default) =>
+            inner.ListenAsync(endPoint, cancellationToken);
+
+        public ValueTask<IConnection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _attempts) == 1
+                ? throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.NotConnected)
+                : inner.ConnectAsync(remote, cancellationToken);
+    }
 }

@@ -70,9 +70,8 @@ internal sealed class SocketListener : Listener
     }
 
     /// <summary>The TLS handshake runs off the accept loop, inside the connection's reserved place and hello deadline.</summary>
-    private async Task AdmitTlsAsync(Socket accepted, Tls.TlsSettings tls)
+    private async Task AdmitTlsAsync(Socket accepted, EndPoint? remote, Tls.TlsSettings tls)
     {
-        var remote = accepted.RemoteEndPoint;
         var connection = await _transport.AcceptAsync(accepted, tls).ConfigureAwait(false);
         if (connection is null) ReleaseReserved(remote);
         else AdmitReserved(connection);
@@ -98,14 +97,36 @@ internal sealed class SocketListener : Listener
                 TransportLog.AcceptFailed(_transport.Options.Logger, _socket.LocalEndPoint?.ToString() ?? "?", e.SocketErrorCode.ToString());
                 continue;
             }
-            if (!TryReserve(accepted.RemoteEndPoint))
+            // The client may reset the connection at any moment after accept: then reading its address or setting an
+            // option throws, and that must cost this connection only, never the accept loop.
+            EndPoint? remote;
+            try
+            {
+                remote = accepted.RemoteEndPoint;
+            }
+            catch (SocketException e)
+            {
+                TransportLog.AcceptFailed(_transport.Options.Logger, _socket.LocalEndPoint?.ToString() ?? "?", e.SocketErrorCode.ToString());
+                accepted.Dispose();
+                continue;
+            }
+            if (!TryReserve(remote))
             {
                 Drop(accepted);
                 continue;
             }
-            SocketConnection.Configure(accepted);
-            if (_transport.Options.Tls is { Mode: not Tls.TlsMode.Off } tls) _ = AdmitTlsAsync(accepted, tls);
-            else AdmitReserved(_transport.CreateConnection(accepted));
+            try
+            {
+                SocketConnection.Configure(accepted);
+                if (_transport.Options.Tls is { Mode: not Tls.TlsMode.Off } tls) _ = AdmitTlsAsync(accepted, remote, tls);
+                else AdmitReserved(_transport.CreateConnection(accepted));
+            }
+            catch (SocketException e)
+            {
+                ReleaseReserved(remote);
+                TransportLog.AcceptFailed(_transport.Options.Logger, _socket.LocalEndPoint?.ToString() ?? "?", e.SocketErrorCode.ToString());
+                accepted.Dispose();
+            }
         }
     }
 }

@@ -34,10 +34,21 @@ public sealed class TcpTransport : ITransport
     public async ValueTask<IConnection> ConnectAsync(EndPoint remote, CancellationToken cancellationToken = default)
     {
         var socket = await ConnectSocketAsync(remote, cancellationToken).ConfigureAwait(false);
-        SocketConnection.Configure(socket);
-        Connection connection = Options.Tls is { Mode: not TlsMode.Off } tls
-            ? await ConnectTlsAsync(socket, tls, cancellationToken).ConfigureAwait(false)
-            : CreateConnection(socket);
+        Connection connection;
+        try
+        {
+            // The peer may reset the connection right after it was accepted (a member exiting with a full backlog):
+            // setting an option or reading its address then throws, and that is a failed connect like any other.
+            SocketConnection.Configure(socket);
+            connection = Options.Tls is { Mode: not TlsMode.Off } tls
+                ? await ConnectTlsAsync(socket, tls, cancellationToken).ConfigureAwait(false)
+                : CreateConnection(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new TransportException(new ShutdownReason(ShutdownKind.ConnectFailed, e.SocketErrorCode.ToString()), e);
+        }
         connection.Start();
         return await Handshake.CompleteAsync(connection, Options, cancellationToken).ConfigureAwait(false);
     }
