@@ -38,7 +38,8 @@ internal readonly struct LoopEvent
 
     public static LoopEvent PeerMessage(ushort from, object message) => new(LoopEventKind.PeerMessage, from, message, null, null);
 
-    public static LoopEvent Publish(ClientSession session, PublishMessage publish) => new(LoopEventKind.Publish, 0, publish, session, null);
+    /// <summary>A boxed <see cref="PublishMessage"/> as the reader produced it (passing the struct would box it again).</summary>
+    public static LoopEvent Publish(ClientSession session, object publish) => new(LoopEventKind.Publish, 0, publish, session, null);
 
     public static LoopEvent Fail(Exception failure) => new(LoopEventKind.Failure, 0, null, null, failure);
 }

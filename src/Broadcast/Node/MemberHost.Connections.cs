@@ -169,8 +169,8 @@ public sealed partial class MemberHost
         var drain = session.Queue.DrainAsync(connection, both.Token);
         try
         {
-            await OwnedFrames.ReadAllAsync(connection.Input, message => message is PublishMessage publish
-                ? PostAsync(LoopEvent.Publish(session, publish), stop)
+            await OwnedFrames.ReadAllAsync(connection.Input, message => message is PublishMessage
+                ? PostAsync(LoopEvent.Publish(session, message), stop)
                 : Unexpected(message, "a publisher"), stop).ConfigureAwait(false);
         }
         finally
