@@ -133,7 +133,7 @@ public sealed partial class MemberHost
     }
 
     private Task ReadPeerAsync(ushort from, IConnection connection, CancellationToken stop) =>
-        OwnedFrames.ReadAllAsync(connection.Input, message => PostAsync(() => DispatchPeer(from, message), stop), stop);
+        OwnedFrames.ReadAllAsync(connection.Input, message => PostAsync(LoopEvent.PeerMessage(from, message), stop), stop);
 
     /// <summary>Loop thread: hands a peer's message to the core, then drops our reference of its batches.</summary>
     private void DispatchPeer(ushort from, object message)
@@ -169,8 +169,8 @@ public sealed partial class MemberHost
         var drain = session.Queue.DrainAsync(connection, both.Token);
         try
         {
-            await OwnedFrames.ReadAllAsync(connection.Input, message => message is PublishMessage publish
-                ? PostAsync(() => DispatchPublish(session, publish), stop)
+            await OwnedFrames.ReadAllAsync(connection.Input, message => message is PublishMessage
+                ? PostAsync(LoopEvent.Publish(session, message), stop)
                 : Unexpected(message, "a publisher"), stop).ConfigureAwait(false);
         }
         finally

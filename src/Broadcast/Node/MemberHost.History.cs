@@ -63,7 +63,7 @@ public sealed partial class MemberHost
         catch (LogCorruptException e)
         {
             // A corrupt log halts the member (through the loop); this session just ends.
-            await PostAsync(() => throw e, CancellationToken.None).ConfigureAwait(false);
+            await PostAsync(LoopEvent.Fail(e), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }

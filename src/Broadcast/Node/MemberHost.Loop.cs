@@ -20,10 +20,10 @@ public sealed partial class MemberHost
     private readonly ManualResetEventSlim _loopWake = new(false, spinCount: 0);
     private int _loopSleeping;       // 1 while the loop is about to sleep or sleeping; a waker that clears it sets _loopWake
 
-    /// <summary>Queues <paramref name="action"/> for the loop; waits when the queue is full (backpressure on the caller's socket).</summary>
-    private ValueTask PostAsync(Action action, CancellationToken cancellationToken)
+    /// <summary>Queues <paramref name="loopEvent"/> for the loop; waits when the queue is full (backpressure on the caller's socket).</summary>
+    private ValueTask PostAsync(LoopEvent loopEvent, CancellationToken cancellationToken)
     {
-        var write = _events.Writer.WriteAsync(action, cancellationToken);
+        var write = _events.Writer.WriteAsync(loopEvent, cancellationToken);
         // Interlocked (a full fence) after the write pairs with the loop's Exchange before its TryPeek: either the loop
         // sees the action, or this sees it sleeping and wakes it.
         WakeLoop();
@@ -32,7 +32,7 @@ public sealed partial class MemberHost
 
     /// <summary>Sleeps until a post, the log's durability moving, or <paramref name="timeoutMs"/>, unless something is
     /// already queued or newly durable.</summary>
-    private void WaitForEvents(ChannelReader<Action> reader, int timeoutMs)
+    private void WaitForEvents(ChannelReader<LoopEvent> reader, int timeoutMs)
     {
         _loopWake.Reset();
         // The Exchange (a full fence) before the checks pairs with WakeLoop's CompareExchange after a post or after the
@@ -57,9 +57,9 @@ public sealed partial class MemberHost
             while (!_stopping)
             {
                 int handled = 0;
-                while (handled < EventsPerTickCheck && reader.TryRead(out var action))
+                while (handled < EventsPerTickCheck && reader.TryRead(out var loopEvent))
                 {
-                    action();
+                    Dispatch(loopEvent);
                     handled++;
                 }
                 long now = Environment.TickCount64;
@@ -77,6 +77,16 @@ public sealed partial class MemberHost
         {
             // Any exception here is a failed log, a broken invariant or a bug: continuing could lose data.
             Halt(e);
+        }
+    }
+
+    private void Dispatch(in LoopEvent loopEvent)
+    {
+        switch (loopEvent.Kind)
+        {
+            case LoopEventKind.PeerMessage: DispatchPeer(loopEvent.From, loopEvent.Message!); break;
+            case LoopEventKind.Publish: DispatchPublish(loopEvent.Session!, (PublishMessage)loopEvent.Message!); break;
+            case LoopEventKind.Failure: throw loopEvent.Failure!;
         }
     }
 

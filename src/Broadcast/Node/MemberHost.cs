@@ -37,7 +37,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     private readonly long _checkpointEvery;
     private readonly DeliveryRing _ring;
     private readonly ITransport _transport;
-    private readonly Channel<Action> _events;
+    private readonly Channel<LoopEvent> _events;
     private readonly Dictionary<ushort, OutboundQueue> _peerQueues = new();
     private readonly List<PeerLink> _links = new();
     private readonly ConcurrentDictionary<long, ClientSession> _publishers = new();
@@ -70,7 +70,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         var recovered = ConsensusLog.Recover(log, consensus.RetainedInstances);
         _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
         _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
-        _events = Channel.CreateBounded<Action>(new BoundedChannelOptions(options.LoopQueueCapacity) { SingleReader = true });
+        _events = Channel.CreateBounded<LoopEvent>(new BoundedChannelOptions(options.LoopQueueCapacity) { SingleReader = true });
         _transport = CreateTransport(options, logger);
         foreach (var id in members)
             if (id != _self) _peerQueues[id] = new OutboundQueue(options.OutboundQueueCapacity);
@@ -229,7 +229,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         }
         catch (LogFailedException e)
         {
-            await PostAsync(() => throw e, CancellationToken.None).ConfigureAwait(false);
+            await PostAsync(LoopEvent.Fail(e), CancellationToken.None).ConfigureAwait(false);
         }
         catch (ObjectDisposedException)
         {
