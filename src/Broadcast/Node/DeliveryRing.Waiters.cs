@@ -34,7 +34,8 @@ internal sealed partial class DeliveryRing
         lock (_gate)
         {
             if (_closed || sequence < _nextSequence) return ValueTask.CompletedTask;
-            // A cancelled waiter is not listed: its cancellation set IsCancelled before it took itself off (under this lock).
+            // A cancelled waiter is not listed again: its cancellation sets IsCancelled before it takes itself off the list
+            // (under this lock), so either this sees the flag or that removal comes after this listing.
             if (!waiter.Listed && !waiter.IsCancelled)
             {
                 waiter.Listed = true;
@@ -49,7 +50,8 @@ internal sealed partial class DeliveryRing
     {
         lock (_gate)
         {
-            // A cancelled waiter is not listed: its cancellation set IsCancelled before it took itself off (under this lock).
+            // A cancelled waiter is not listed again: its cancellation sets IsCancelled before it takes itself off the list
+            // (under this lock), so either this sees the flag or that removal comes after this listing.
             if (!waiter.Listed && !waiter.IsCancelled) return;
             waiter.Listed = false;
             _waiting.Remove(waiter);
