@@ -3,7 +3,7 @@ using AtomicBcast.Wire;
 namespace AtomicBcast.Node;
 
 /// <summary>One delivered instance as subscribers receive it; <see cref="MessageCount"/> counts delivered messages only.</summary>
-internal sealed record RetainedDelivery(long Sequence, DeliverMessage Message, int MessageCount)
+internal readonly record struct RetainedDelivery(long Sequence, DeliverMessage Message, int MessageCount)
 {
     public long EndPosition => Message.FirstPosition + MessageCount;
 }
@@ -12,20 +12,23 @@ internal sealed record RetainedDelivery(long Sequence, DeliverMessage Message, i
 /// The recent delivered stream, shared by every subscriber session of a member: the loop appends, sessions read.
 /// Bounded in bytes: the oldest deliveries are evicted (their batches released) beyond <c>bytesMax</c>, which raises
 /// the retention floor. A session that falls below the floor is told so; it never makes the ring grow.
-/// Thread-safe (one lock; appends and lookups are short).
+/// Thread-safe (one lock; appends and lookups are short). Allocates nothing per append, read or wait once warm: the
+/// entries are structs in a circular array that grows only while the byte budget admits more of them, and waiting
+/// sessions are woken through their own reusable <see cref="DeliveryWaiter"/> (see DeliveryRing.Waiters.cs).
 /// </summary>
-internal sealed class DeliveryRing
+internal sealed partial class DeliveryRing
 {
     private readonly object _gate = new();
-    // Oldest first from _head; entry i holds sequence _entries[_head].Sequence + (i - _head). Compacted when half is dead.
-    private readonly List<RetainedDelivery> _entries = new();
+    // Oldest first from _head, _count of them, circular (the length is a power of two). Entry i (0 = oldest) holds
+    // sequence _nextSequence - _count + i: sequences are consecutive among the held entries.
+    private RetainedDelivery[] _entries = new RetainedDelivery[16];
     private int _head;
+    private int _count;
     private readonly long _bytesMax;
     private long _bytes;
     private long _nextSequence;
     private long _floorPosition;
     private long _endPosition;
-    private TaskCompletionSource _appended = NewSignal();
 
     public DeliveryRing(long bytesMax, long startPosition)
     {
@@ -51,37 +54,52 @@ internal sealed class DeliveryRing
         get { lock (_gate) return _bytes; }
     }
 
-    private int Count => _entries.Count - _head;
+    /// <summary>Entries the array has room for (grows by doubling, never shrinks); for tests.</summary>
+    internal int Capacity
+    {
+        get { lock (_gate) return _entries.Length; }
+    }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>The entry <paramref name="index"/> places after the oldest (under the lock).</summary>
+    private ref RetainedDelivery At(int index) => ref _entries[(_head + index) & (_entries.Length - 1)];
 
-    /// <summary>Appends a delivery (retaining its batch) and wakes waiting sessions.</summary>
+    /// <summary>Appends a delivery (retaining its batch) and wakes waiting sessions (outside the lock).</summary>
     public void Append(in DeliverMessage delivery, int messageCount)
     {
-        TaskCompletionSource signal;
+        List<DeliveryWaiter>? woken;
         lock (_gate)
         {
+            int length = delivery.Batch.Length;
+            // Evict before adding (the same result as adding first, as the newest delivery is always kept), so the array
+            // need not grow by the one entry that is about to go.
+            while (_count > 0 && _bytes + length > _bytesMax) EvictOldest();
+            if (_count == _entries.Length) Grow();
             var entry = new RetainedDelivery(_nextSequence++, delivery with { Batch = delivery.Batch.Retain() }, messageCount);
-            _entries.Add(entry);
-            _bytes += delivery.Batch.Length;
+            At(_count++) = entry;
+            _bytes += length;
             _endPosition = entry.EndPosition;
-            while (_bytes > _bytesMax && Count > 1)
-            {
-                var old = _entries[_head];
-                _entries[_head++] = null!;
-                _bytes -= old.Message.Batch.Length;
-                _floorPosition = old.EndPosition;
-                old.Message.Batch.Release();
-            }
-            if (_head > 1024 && _head > _entries.Count / 2)
-            {
-                _entries.RemoveRange(0, _head);
-                _head = 0;
-            }
-            signal = _appended;
-            _appended = NewSignal();
+            woken = TakeWaiting();
         }
-        signal.TrySetResult();
+        Wake(woken);
+    }
+
+    private void EvictOldest()
+    {
+        ref var old = ref _entries[_head];
+        _bytes -= old.Message.Batch.Length;
+        _floorPosition = old.EndPosition;
+        old.Message.Batch.Release();
+        old = default;
+        _head = (_head + 1) & (_entries.Length - 1);
+        _count--;
+    }
+
+    private void Grow()
+    {
+        var grown = new RetainedDelivery[_entries.Length * 2];
+        for (int i = 0; i < _count; i++) grown[i] = At(i);
+        _entries = grown;
+        _head = 0;
     }
 
     /// <summary>
@@ -94,32 +112,32 @@ internal sealed class DeliveryRing
         {
             if (position < _floorPosition) return -1;
             // Binary search: the first entry whose end is above the position (ends grow with the sequence).
-            int low = _head, high = _entries.Count;
+            int low = 0, high = _count;
             while (low < high)
             {
                 int middle = low + (high - low) / 2;
-                if (_entries[middle].EndPosition > position) high = middle;
+                if (At(middle).EndPosition > position) high = middle;
                 else low = middle + 1;
             }
-            return low < _entries.Count ? _entries[low].Sequence : _nextSequence;
+            return low < _count ? At(low).Sequence : _nextSequence;
         }
     }
 
     /// <summary>
     /// Copies up to <paramref name="countMax"/> deliveries from <paramref name="sequence"/> on into <paramref name="into"/>,
-    /// each batch retained (the caller releases). False when <paramref name="sequence"/> was already evicted.
+    /// each batch retained (the caller releases). False when <paramref name="sequence"/> was already evicted. Reading
+    /// nothing means the sequence is not delivered yet: wait for it with <see cref="WaitAsync"/>.
     /// </summary>
-    public bool TryRead(long sequence, int countMax, List<RetainedDelivery> into, out Task more)
+    public bool TryRead(long sequence, int countMax, List<RetainedDelivery> into)
     {
         lock (_gate)
         {
-            more = _appended.Task;
-            if (Count == 0) return sequence >= _nextSequence;
+            if (_count == 0) return sequence >= _nextSequence;
             long first = _entries[_head].Sequence;
             if (sequence < first) return false;
-            for (long i = _head + (sequence - first); i < _entries.Count && into.Count < countMax; i++)
+            for (long i = sequence - first; i < _count && into.Count < countMax; i++)
             {
-                var entry = _entries[(int)i];
+                ref readonly var entry = ref At((int)i);
                 entry.Message.Batch.Retain();
                 into.Add(entry);
             }
@@ -137,8 +155,8 @@ internal sealed class DeliveryRing
         lock (_gate)
         {
             int seen = 0;
-            for (int i = _entries.Count - 1; i >= _head && seen++ < deliveriesMax; i--)
-                if (TryFindRun(_entries[i].Message, producerId, firstSeq, count, out position)) return true;
+            for (int i = _count - 1; i >= 0 && seen++ < deliveriesMax; i--)
+                if (TryFindRun(At(i).Message, producerId, firstSeq, count, out position)) return true;
         }
         position = -1;
         return false;
@@ -169,35 +187,36 @@ internal sealed class DeliveryRing
     /// </summary>
     public void Restart(long position)
     {
-        TaskCompletionSource signal;
+        List<DeliveryWaiter>? woken;
         lock (_gate)
         {
             ReleaseHeld();
             _nextSequence++;
             _floorPosition = _endPosition = position;
-            signal = _appended;
-            _appended = NewSignal();
+            woken = TakeWaiting();
         }
-        signal.TrySetResult();
+        Wake(woken);
     }
 
-    /// <summary>Releases everything (at stop).</summary>
+    /// <summary>Releases everything (at stop); from now on waits complete at once.</summary>
     public void Clear()
     {
-        TaskCompletionSource signal;
+        List<DeliveryWaiter>? woken;
         lock (_gate)
         {
             ReleaseHeld();
-            signal = _appended;
+            _closed = true;
+            woken = TakeWaiting();
         }
-        signal.TrySetResult();
+        Wake(woken);
     }
 
     private void ReleaseHeld()
     {
-        for (int i = _head; i < _entries.Count; i++) _entries[i].Message.Batch.Release();
-        _entries.Clear();
+        for (int i = 0; i < _count; i++) At(i).Message.Batch.Release();
+        Array.Clear(_entries);
         _head = 0;
+        _count = 0;
         _bytes = 0;
     }
 }

@@ -77,25 +77,28 @@ public sealed partial class MemberHost
     /// </summary>
     private async Task SendDeliveriesAsync(IConnection connection, long from, CancellationToken stop)
     {
+        // One wake-up for the whole session: the token is registered once, and waits for the ring allocate nothing.
+        using var waiter = _ring.OpenWaiter(stop);
         while (from >= 0)
         {
-            from = await SendFromRingAsync(connection, from, stop).ConfigureAwait(false);
+            from = await SendFromRingAsync(connection, from, waiter, stop).ConfigureAwait(false);
             if (from < 0) return;
             from = await SendFromLogAsync(connection, from, stop).ConfigureAwait(false);
         }
     }
 
     /// <summary>Sends from the ring; returns the position to go on from the log when the ring no longer holds it, or -1 when done.</summary>
-    private async Task<long> SendFromRingAsync(IConnection connection, long from, CancellationToken stop)
+    private async Task<long> SendFromRingAsync(IConnection connection, long from, DeliveryWaiter waiter, CancellationToken stop)
     {
         long sequence = _ring.Locate(from);
         var batch = new List<RetainedDelivery>(DeliveriesPerFlush);
         while (true)
         {
-            if (sequence < 0 || !_ring.TryRead(sequence, DeliveriesPerFlush, batch, out var more)) return from;
+            if (sequence < 0 || !_ring.TryRead(sequence, DeliveriesPerFlush, batch)) return from;
             if (batch.Count == 0)
             {
-                await more.WaitAsync(stop).ConfigureAwait(false);
+                // Throws OperationCanceledException when the session's token is cancelled (the subscriber left, or stop).
+                await _ring.WaitAsync(waiter, sequence).ConfigureAwait(false);
                 if (_stopping) return -1;
                 continue;
             }

@@ -24,17 +24,22 @@ public sealed class DeliveryRingRestartTests
         Append(ring, 2, 1);
         long waiting = ring.Locate(4); // a session that read everything waits for sequence 2
         Assert.Equal(2, waiting);
-        Assert.True(ring.TryRead(waiting, 10, new List<RetainedDelivery>(), out var more));
+        var read = new List<RetainedDelivery>();
+        Assert.True(ring.TryRead(waiting, 10, read));
+        Assert.Empty(read);
+        using var waiter = ring.OpenWaiter(CancellationToken.None);
+        var more = ring.WaitAsync(waiter, waiting);
+        Assert.False(more.IsCompleted);
         ring.Restart(1000);
-        Assert.True(more.IsCompleted); // the waiting session wakes up ...
-        Assert.False(ring.TryRead(waiting, 10, new List<RetainedDelivery>(), out _)); // ... and is below the floor
+        Assert.True(more.IsCompletedSuccessfully); // the waiting session wakes up ...
+        Assert.False(ring.TryRead(waiting, 10, read)); // ... and is below the floor
+        Assert.True(ring.WaitAsync(waiter, waiting).IsCompletedSuccessfully); // and would not wait again
         Assert.Equal((1000, 1000), (ring.FloorPosition, ring.EndPosition));
         Assert.Equal(-1, ring.Locate(4));
         Append(ring, 1000, 500);
-        Assert.False(ring.TryRead(waiting, 10, new List<RetainedDelivery>(), out _)); // still: the jump's first delivery is not its successor
+        Assert.False(ring.TryRead(waiting, 10, read)); // still: the jump's first delivery is not its successor
         long resumed = ring.Locate(1000);
-        var read = new List<RetainedDelivery>();
-        Assert.True(ring.TryRead(resumed, 10, read, out _));
+        Assert.True(ring.TryRead(resumed, 10, read));
         Assert.Equal([(1000L, 500L)], read.Select(r => (r.Message.FirstPosition, r.Message.Instance)));
         foreach (var r in read) r.Message.Batch.Release();
         ring.Clear();

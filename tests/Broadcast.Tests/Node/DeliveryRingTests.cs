@@ -35,7 +35,7 @@ public sealed class DeliveryRingTests
         Assert.Equal(1, ring.Locate(5));
         Assert.Equal(10, ring.Locate(30)); // the next delivery to come
         var read = new List<RetainedDelivery>();
-        Assert.True(ring.TryRead(4, 3, read, out _));
+        Assert.True(ring.TryRead(4, 3, read));
         Assert.Equal([4L, 5, 6], read.Select(r => r.Sequence));
         foreach (var r in read) r.Message.Batch.Release();
         Assert.True(ring.TryFindRun(7, 10, 3, 100, out long position));
@@ -53,7 +53,7 @@ public sealed class DeliveryRingTests
         for (int i = 1; i < 5; i++) Append(ring, 100 + 2 * i, i, Batch((1, (ulong)(1 + 2 * i), 2)), 2);
         Assert.Equal(106, ring.FloorPosition);
         Assert.Equal(-1, ring.Locate(104));
-        Assert.False(ring.TryRead(0, 10, new List<RetainedDelivery>(), out _));
+        Assert.False(ring.TryRead(0, 10, new List<RetainedDelivery>()));
         ring.Clear();
     }
 
@@ -66,5 +66,69 @@ public sealed class DeliveryRingTests
         Assert.Equal(2, position);
         Assert.False(ring.TryFindRun(2, 5, 4, 10, out _));
         ring.Clear();
+    }
+
+    /// <summary>
+    /// Deliveries of mixed sizes under a small byte budget: the entries wrap around the circular array many times and it
+    /// grows while the oldest is not at its start; floor, end, Locate, TryRead and TryFindRun agree with a plain model
+    /// of the eviction rule at every step, and every batch is released exactly once in the end.
+    /// </summary>
+    [Fact]
+    public void WrapsAroundAndGrowsAsTheBudgetAdmitsAndAgreesWithAModel()
+    {
+        var sizes = new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 5, 2, 9, 9, 1, 1, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 7, 7 };
+        var probe = Batch((1, 1, 1));
+        long bytesMax = probe.Length * 24L; // about 24 one-message deliveries: more than the 16 the array starts with
+        probe.Release();
+        var ring = new DeliveryRing(bytesMax, startPosition: 50);
+        var model = new List<(long Sequence, long First, int Count, int Bytes, BatchBuffer Batch)>();
+        long position = 50, floor = 50;
+        for (int i = 0; i < sizes.Length * 3; i++)
+        {
+            int count = sizes[i % sizes.Length];
+            var batch = Batch((9, (ulong)position + 1, count));
+            model.Add((i, position, count, batch.Length, batch));
+            ring.Append(new DeliverMessage(position, i, [], batch), count);
+            Assert.Equal(2, batch.References); // the model's and the ring's
+            while (model.Count > 1 && model.Sum(m => m.Bytes) > bytesMax)
+            {
+                floor = model[0].First + model[0].Count;
+                Assert.Equal(1, model[0].Batch.References); // the ring released what it evicted
+                model[0].Batch.Release();
+                model.RemoveAt(0);
+            }
+            position += count;
+            CheckAgainstModel(ring, model, floor, position);
+        }
+        Assert.True(ring.Capacity > 16);
+        ring.Clear();
+        foreach (var m in model)
+        {
+            Assert.Equal(1, m.Batch.References);
+            m.Batch.Release();
+        }
+    }
+
+    private static void CheckAgainstModel(DeliveryRing ring, List<(long Sequence, long First, int Count, int Bytes, BatchBuffer Batch)> model,
+        long floor, long end)
+    {
+        Assert.Equal((floor, end), (ring.FloorPosition, ring.EndPosition));
+        Assert.Equal(model.Sum(m => (long)m.Bytes), ring.RetainedBytes);
+        Assert.Equal(-1, ring.Locate(floor - 1));
+        foreach (var m in model)
+            for (long p = m.First; p < m.First + m.Count; p++) Assert.Equal(m.Sequence, ring.Locate(p));
+        Assert.Equal(model[^1].Sequence + 1, ring.Locate(end));
+        Assert.False(ring.TryRead(model[0].Sequence - 1, 100, new List<RetainedDelivery>()));
+        var read = new List<RetainedDelivery>();
+        Assert.True(ring.TryRead(model[0].Sequence, 100, read));
+        Assert.Equal(model.Select(m => (m.Sequence, m.First, m.Count)), read.Select(r => (r.Sequence, r.Message.FirstPosition, r.MessageCount)));
+        foreach (var r in read) r.Message.Batch.Release();
+        var newest = model[^1];
+        Assert.True(ring.TryFindRun(9, (ulong)newest.First + 1, newest.Count, 100, out long found));
+        Assert.Equal(newest.First, found);
+        var oldest = model[0];
+        Assert.True(ring.TryFindRun(9, (ulong)oldest.First + 1, oldest.Count, model.Count, out found));
+        Assert.Equal(oldest.First, found);
+        Assert.False(ring.TryFindRun(9, (ulong)oldest.First + 1, oldest.Count, model.Count - 1, out _)); // newest only
     }
 }
