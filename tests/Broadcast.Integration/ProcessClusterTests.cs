@@ -97,6 +97,14 @@ public sealed class ProcessClusterTests
         // Each member's own process figures: it has run, allocated and holds memory (three processes, three readings).
         Assert.All(members, m => Assert.True((long)m["process"]!["cpuMs"]! > 0 && (long)m["process"]!["allocatedBytes"]! > 0
             && (long)m["process"]!["workingSetBytes"]! > 0 && (long)m["process"]!["gen2"]! >= 0));
+        // Each member synced its log at least once for the 5 messages, and the buckets add up to the count.
+        Assert.All(members, m =>
+        {
+            var sync = m["logSync"]!;
+            long count = (long)sync["count"]!;
+            Assert.True(count > 0 && (long)sync["slowestMicros"]! > 0 && (long)sync["p50AtMostMicros"]! > 0);
+            Assert.Equal(count, sync["buckets"]!.AsArray().Sum(b => (long)b!["count"]!));
+        });
 
         int follower = leader % 3 + 1;
         cluster.Kill9(follower);

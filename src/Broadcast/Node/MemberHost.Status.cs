@@ -8,12 +8,13 @@ namespace AtomicBcast.Node;
 public sealed partial class MemberHost
 {
     /// <summary>The reply to a status request: the snapshot refreshed every tick, plus the subscriber retention floor and
-    /// this process's counters (CPU, collections, allocation), read now.</summary>
+    /// this process's counters (CPU, collections, allocation) and its log's sync durations, read now.</summary>
     internal StatusReplyMessage StatusReply()
     {
         var s = _status;
         return new StatusReplyMessage(s.NodeId, (MemberRole)s.Role, s.Halted, s.LeaderId, s.Promised, s.NextInstance, s.ChosenUpTo,
-            s.NextPosition, s.LogBytes, s.AcceptedFloor, RetentionFloor, ProcessFigures.OfThisProcess());
+            s.NextPosition, s.LogBytes, s.AcceptedFloor, RetentionFloor, ProcessFigures.OfThisProcess(),
+            _log.SyncLatency);
     }
 
     /// <summary>Answers the first request (already read) and every later one; any other frame is a protocol violation.</summary>

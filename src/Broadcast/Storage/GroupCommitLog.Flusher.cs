@@ -87,7 +87,7 @@ public sealed partial class GroupCommitLog
             }
             long end = last.StartOffset + (long)last.Count;
             if (end + LogFormat.Terminator.Length <= _segmentBytes) file.Write(end, LogFormat.Terminator);
-            if (_options.Durability == DurabilityMode.Sync) file.SyncData();
+            if (_options.Durability == DurabilityMode.Sync) SyncTimed(file);
         }
         catch (Exception e)
         {
@@ -110,6 +110,14 @@ public sealed partial class GroupCommitLog
             _inFlightCount = 0;
         }
         return true;
+    }
+
+    /// <summary>Syncs <paramref name="file"/> and counts how long it took (<see cref="SyncLatency"/>); a failed sync throws.</summary>
+    private void SyncTimed(ILogFile file)
+    {
+        long started = _time.GetTimestamp();
+        file.SyncData();
+        _syncLatency.Record(_time.GetElapsedTime(started));
     }
 
     /// <summary>

@@ -47,6 +47,7 @@ public sealed partial class GroupCommitLog : IDisposable
     private readonly ManualResetEventSlim _work = new(false, spinCount: 0); // no spinning: appenders and the flusher share 2 cores with the rest
     private Segment? _activeSegment;      // the segment the flusher writes; flusher thread only
     private long _flushCount, _flushedBytes;
+    private readonly SyncLatencyRecorder _syncLatency = new();
 
     private GroupCommitLog(GroupCommitLogOptions options, ILogDevice device)
     {
@@ -131,6 +132,9 @@ public sealed partial class GroupCommitLog : IDisposable
 
     /// <summary>Bytes written by flushes so far.</summary>
     public long FlushedBytes => Interlocked.Read(ref _flushedBytes);
+
+    /// <summary>How long the flusher's syncs took (not counted without <see cref="DurabilityMode.Sync"/>).</summary>
+    public Wire.SyncLatencyFigures SyncLatency => _syncLatency.Snapshot();
 
     public string Name => _device.Name;
 

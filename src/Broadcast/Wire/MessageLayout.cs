@@ -27,8 +27,10 @@ namespace AtomicBcast.Wire;
 /// StatusRequest (empty)                                                                    = 0
 /// StatusReply   nodeId u16 | role u8 | halted u8 (0/1) | leaderId u16 | promised u64 | nextInstance i64 |
 ///               chosenUpTo i64 | nextPosition i64 | logBytes i64 | acceptedFloor i64 | earliestPosition i64 |
-///               cpuMs i64 | gen0 i64 | gen1 i64 | gen2 i64 | allocatedBytes i64 | workingSetBytes i64 = 110
-///               (a reply of the first 62 bytes, from a member that predates the process figures, reads as unknown figures)
+///               cpuMs i64 | gen0 i64 | gen1 i64 | gen2 i64 | allocatedBytes i64 | workingSetBytes i64 |
+///               logSyncCounts i64 x 16 | logSyncSlowestMicros i64                                  = 246
+///               (a reply of the first 62 bytes, from a member that predates the process figures, reads as unknown figures;
+///               one of the first 110 bytes, from a member that predates the log sync figures, reads as unknown sync figures)
 /// </code>
 /// A batch is always a whole batch (BatchFormat), its header and CRC checked by the reader.
 /// </summary>
@@ -52,7 +54,8 @@ public static class MessageLayout
     public const int SubscribeBytes = 8;
     public const int DeliverFixedBytes = 20;
     public const int StatusRequestBytes = 0;
-    public const int StatusReplyBytes = 110;
+    public const int StatusReplyBytes = 246;
+    public const int StatusReplyWithoutLogSyncBytes = 110;
     public const int StatusReplyWithoutProcessBytes = 62;
 
     /// <summary>Largest body a frame may carry (type and flags take 2 of Limits.FrameBytesMax).</summary>

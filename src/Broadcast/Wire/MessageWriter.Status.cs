@@ -14,7 +14,7 @@ public static partial class MessageWriter
 
     public static void Write(IBufferWriter<byte> writer, in StatusReplyMessage message)
     {
-        // header(6) + nodeId(2) + role(1) + halted(1) + leaderId(2) + 7 x 8 + 6 x 8 (process figures) = 116
+        // header(6) + nodeId(2) + role(1) + halted(1) + leaderId(2) + 7 x 8 + 6 x 8 (process figures) + 17 x 8 (log syncs) = 252
         var span = writer.GetSpan(FrameHeader + MessageLayout.StatusReplyBytes);
         FrameCodec.WriteHeader(span, MessageType.StatusReply, 0, MessageLayout.StatusReplyBytes);
         BinaryPrimitives.WriteUInt16LittleEndian(span[FrameHeader..], message.NodeId);
@@ -35,6 +35,9 @@ public static partial class MessageWriter
         Put(span, 86, process.Gen2Collections);
         Put(span, 94, process.AllocatedBytes);
         Put(span, 102, process.WorkingSetBytes);
+        var logSync = message.LogSync;
+        for (int k = 0; k < SyncLatencyFigures.Buckets; k++) Put(span, 110 + 8 * k, logSync.Counts[k]);
+        Put(span, 110 + 8 * SyncLatencyFigures.Buckets, logSync.SlowestMicros);
         writer.Advance(FrameHeader + MessageLayout.StatusReplyBytes);
     }
 }

@@ -109,9 +109,10 @@ public enum MemberRole : byte
 /// <param name="AcceptedFloor">Its acceptor holds every accept from this instance up.</param>
 /// <param name="EarliestPosition">The earliest position a subscriber can start from on it.</param>
 /// <param name="Process">Its process's counters (<see cref="ProcessFigures.Unknown"/> from a member that predates them).</param>
+/// <param name="LogSync">How long its log's syncs took (<see cref="SyncLatencyFigures.Unknown"/> from a member that predates them).</param>
 public readonly record struct StatusReplyMessage(ushort NodeId, MemberRole Role, bool Halted, ushort LeaderId, Ballot Promised,
     long NextInstance, long ChosenUpTo, long NextPosition, long LogBytes, long AcceptedFloor, long EarliestPosition,
-    ProcessFigures Process = default);
+    ProcessFigures Process = default, SyncLatencyFigures LogSync = default);
 
 /// <summary>
 /// A member process's running totals, so that a benchmark or an operator can tell CPU, garbage collections and

@@ -9,7 +9,15 @@ public class StatusMessageTests
 {
     private static readonly StatusReplyMessage s_reply =
         new(2, MemberRole.Follower, false, 1, Ballot.Create(5, 1), 300, 299, 4000, 1 << 20, 280, 100,
-            new ProcessFigures(12_345, 40, 7, 1, 5L << 30, 300L << 20));
+            new ProcessFigures(12_345, 40, 7, 1, 5L << 30, 300L << 20), SyncFigures(31_000));
+
+    /// <summary>Figures with a distinct count in every bucket (k * 1000 + 7) and the given slowest sync.</summary>
+    private static SyncLatencyFigures SyncFigures(long slowestMicros)
+    {
+        var counts = new SyncLatencyCounts();
+        for (int k = 0; k < SyncLatencyFigures.Buckets; k++) counts[k] = k * 1000 + 7;
+        return new SyncLatencyFigures(counts, slowestMicros);
+    }
 
     [Fact]
     public void RequestIsABareHeaderAndReplyHasTheDocumentedLayout()
@@ -23,7 +31,21 @@ public class StatusMessageTests
         Assert.Equal(100, BitConverter.ToInt64(bytes, 6 + 54));
         Assert.Equal(12_345, BitConverter.ToInt64(bytes, 6 + 62));
         Assert.Equal(300L << 20, BitConverter.ToInt64(bytes, 6 + 102));
-        Assert.Equal(s_reply, (StatusReplyMessage)DecodeOne(bytes));
+        for (int k = 0; k < SyncLatencyFigures.Buckets; k++) Assert.Equal(k * 1000 + 7, BitConverter.ToInt64(bytes, 6 + 110 + 8 * k));
+        Assert.Equal(31_000, BitConverter.ToInt64(bytes, 6 + 110 + 8 * SyncLatencyFigures.Buckets));
+        var read = (StatusReplyMessage)DecodeOne(bytes);
+        Assert.Equal(s_reply, read);
+        Assert.NotEqual(s_reply with { LogSync = SyncFigures(31_001) }, read);
+    }
+
+    [Fact]
+    public void AReplyWithoutLogSyncFiguresFromAnOlderMemberReadsAsUnknownSyncFigures()
+    {
+        var older = WithBody(Encode(s_reply), MessageLayout.StatusReplyWithoutLogSyncBytes);
+        var read = (StatusReplyMessage)DecodeOne(older);
+        Assert.Equal(s_reply with { LogSync = SyncLatencyFigures.Unknown }, read);
+        Assert.True(read.Process.IsKnown);
+        Assert.False(read.LogSync.IsKnown);
     }
 
     [Fact]
@@ -31,7 +53,7 @@ public class StatusMessageTests
     {
         var older = WithBody(Encode(s_reply), MessageLayout.StatusReplyWithoutProcessBytes);
         var read = (StatusReplyMessage)DecodeOne(older);
-        Assert.Equal(s_reply with { Process = ProcessFigures.Unknown }, read);
+        Assert.Equal(s_reply with { Process = ProcessFigures.Unknown, LogSync = SyncLatencyFigures.Unknown }, read);
         Assert.False(read.Process.IsKnown);
     }
 

@@ -106,8 +106,15 @@ internal static class WireGen
     private static readonly Gen<object> s_deliver = Gen.Select(Gen.Long, s_instance, Batch, Gen.Int, BuildDeliver);
     private static readonly Gen<object> s_statusRequest = Gen.Const((object)new StatusRequestMessage());
     private static readonly Gen<object> s_statusReply = Gen.Select(Gen.UShort, Gen.OneOf(Enum.GetValues<MemberRole>()), Gen.Bool, Gen.UShort,
-        s_ballot, Gen.Long.Array[12], (n, r, h, l, b, v) => (object)new StatusReplyMessage(n, r, h, l, b, v[0], v[1], v[2], v[3], v[4], v[5],
-            new ProcessFigures(v[6], v[7], v[8], v[9], v[10], v[11])));
+        s_ballot, Gen.Long.Array[12 + SyncLatencyFigures.Buckets + 1], (n, r, h, l, b, v) => (object)new StatusReplyMessage(n, r, h, l, b,
+            v[0], v[1], v[2], v[3], v[4], v[5], new ProcessFigures(v[6], v[7], v[8], v[9], v[10], v[11]), SyncFigures(v.AsSpan(12))));
+
+    private static SyncLatencyFigures SyncFigures(ReadOnlySpan<long> v)
+    {
+        var counts = new SyncLatencyCounts();
+        for (int k = 0; k < SyncLatencyFigures.Buckets; k++) counts[k] = v[k];
+        return new SyncLatencyFigures(counts, v[SyncLatencyFigures.Buckets]);
+    }
 
     public static readonly Gen<object> Message = Gen.OneOf(s_hello, s_error, s_preVote, s_preVoteReply, s_prepare, s_promise, s_accept,
         s_accepted, s_rejected, s_heartbeat, s_fetch, s_fetchReply, s_checkpoint, s_publish, s_publishAck, s_subscribe, s_deliver, s_statusRequest, s_statusReply);

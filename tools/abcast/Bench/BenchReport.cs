@@ -7,8 +7,38 @@ namespace AtomicBcast.Cli.Bench;
 internal sealed record GcCounts(int Gen0, int Gen1, int Gen2);
 
 /// <summary>A member's figures over the measurement window, from its status replies (null: not known): CPU seconds, GC
-/// collections, managed bytes it allocated per message delivered in the window, and its resident memory at the end.</summary>
-internal sealed record MemberUsage(int Id, double? CpuSeconds, GcCounts? GcCount, double? AllocatedBytesPerMessage, double? WorkingSetMegabytes);
+/// collections, managed bytes it allocated per message delivered in the window, its resident memory at the end, and its
+/// log's syncs in the window.</summary>
+internal sealed record MemberUsage(int Id, double? CpuSeconds, GcCounts? GcCount, double? AllocatedBytesPerMessage, double? WorkingSetMegabytes)
+{
+    public LogSyncUsage? LogSync { get; init; }
+}
+
+/// <summary>
+/// A member's log syncs (fdatasync) in the measurement window (JSON <c>logSync</c>): how many a second, and the bucket
+/// bounds (powers of two, so the true value is at most this and above half of it) of the median and the 99th percentile
+/// and of the slowest sync in the window, in milliseconds; null for the last, open bucket (above about a second).
+/// </summary>
+internal sealed record LogSyncUsage(double PerSecond, double? P50AtMostMs, double? P99AtMostMs, double? SlowestAtMostMs)
+{
+    /// <summary>Null when either reading lacks the figures (an older member) or no sync happened.</summary>
+    public static LogSyncUsage? Between(in Wire.SyncLatencyFigures first, in Wire.SyncLatencyFigures last, double seconds)
+    {
+        if (!first.IsKnown || !last.IsKnown) return null;
+        var window = last.Since(first);
+        long total = window.Total;
+        if (total <= 0 || seconds <= 0) return null;
+        return new LogSyncUsage(total / seconds, Ms(window.PercentileBoundMicros(50)), Ms(window.PercentileBoundMicros(99)),
+            Ms(window.PercentileBoundMicros(100)));
+    }
+
+    // The last bucket is open: no bound to report.
+    private static double? Ms(long micros) => micros == long.MaxValue ? null : micros / 1000.0;
+
+    private static string Bound(double? ms) => ms is { } m ? $"<= {m:0.###} ms" : $"> {Wire.SyncLatencyFigures.UpperBoundMicros(Wire.SyncLatencyFigures.Buckets - 2) / 1000.0:0.###} ms";
+
+    public override string ToString() => $"log sync {PerSecond:N0}/s, p50 {Bound(P50AtMostMs)}, p99 {Bound(P99AtMostMs)}, slowest {Bound(SlowestAtMostMs)}";
+}
 
 /// <summary>
 /// The result of one run, written as JSON by <c>--json</c>. Throughput counts this run's messages delivered to a
@@ -51,7 +81,7 @@ internal sealed record BenchReport(
             foreach (var m in Members)
                 output.WriteLine(m.CpuSeconds is { } c && m.GcCount is { } g
                     ? $"member {m.Id}     cpu {c:0.00} s, GC gen0 {g.Gen0} gen1 {g.Gen1} gen2 {g.Gen2}, {m.AllocatedBytesPerMessage:N1} B allocated per message, "
-                        + $"{m.WorkingSetMegabytes:N0} MB resident"
+                        + $"{m.WorkingSetMegabytes:N0} MB resident{(m.LogSync is { } s ? $"; {s}" : "")}"
                     : $"member {m.Id}     ? (no status reply with process figures)");
         if (!AllDelivered) output.WriteLine("WARNING      not every acknowledged message reached every subscriber before the guard expired");
     }

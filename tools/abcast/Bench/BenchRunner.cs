@@ -120,7 +120,7 @@ internal static class BenchRunner
     }
 
     /// <summary>This process's usage over exactly the measurement window, and the members' figures at its two ends.</summary>
-    private static async Task<(UsageSample Bench, Dictionary<ushort, ProcessFigures> MemberFirst, Dictionary<ushort, ProcessFigures> MemberLast)>
+    private static async Task<(UsageSample Bench, Dictionary<ushort, StatusReplyMessage> MemberFirst, Dictionary<ushort, StatusReplyMessage> MemberLast)>
         SampleUsageAsync(BenchShared shared, BenchTarget target, CancellationToken stop)
     {
         await DelayUntilAsync(shared.MeasureStart, stop);
@@ -139,12 +139,12 @@ internal static class BenchRunner
     }
 
     private static BenchReport Report(BenchOptions o, BenchTarget target, BenchShared shared, LoadSubscriber[] subscribers,
-        UsageSample bench, Dictionary<ushort, ProcessFigures> memberFirst, Dictionary<ushort, ProcessFigures> memberLast, bool all)
+        UsageSample bench, Dictionary<ushort, StatusReplyMessage> memberFirst, Dictionary<ushort, StatusReplyMessage> memberLast, bool all)
     {
         double seconds = shared.MeasureSeconds;
         long delivered = subscribers.Length == 0 ? shared.AckedInWindow : (long)subscribers.Average(s => s.DeliveredInWindow);
         double bytes = subscribers.Length == 0 ? shared.AckedInWindow * (double)o.Size : subscribers.Average(s => s.BytesInWindow);
-        var members = MemberFigures.Between(target.MemberIds, memberFirst, memberLast, delivered);
+        var members = MemberFigures.Between(target.MemberIds, memberFirst, memberLast, delivered, seconds);
         long acked = Interlocked.Read(ref shared.AckedInWindow);
         string commit = typeof(BenchRunner).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?";
         return new BenchReport(target.Mode, target.Sync, o.Size, o.Publishers, o.Window, o.Rate, o.Seconds, o.Warmup, o.Subscribers,

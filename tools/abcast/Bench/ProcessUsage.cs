@@ -20,25 +20,27 @@ internal readonly record struct UsageSample(double CpuSeconds, int Gen0, int Gen
 
 /// <summary>
 /// The members' own figures over the measurement window, from their status replies (CPU, garbage collections,
-/// allocation: <see cref="ProcessFigures"/>), so they are known wherever the members run. A member that does not answer
-/// at either end, or predates the figures, reports nothing.
+/// allocation: <see cref="ProcessFigures"/>; log sync durations: <see cref="SyncLatencyFigures"/>), so they are known
+/// wherever the members run. A member that does not answer at either end, or predates the figures, reports nothing.
 /// </summary>
 internal static class MemberFigures
 {
-    public static async Task<Dictionary<ushort, ProcessFigures>> ReadAsync(BenchTarget target, CancellationToken stop)
+    public static async Task<Dictionary<ushort, StatusReplyMessage>> ReadAsync(BenchTarget target, CancellationToken stop)
     {
         var replies = await Task.WhenAll(target.MemberIds.Select(async id =>
             (Id: id, Reply: await StatusQuery.TryQueryAsync(target.Subscriber(id), id, stop).ConfigureAwait(false)))).ConfigureAwait(false);
-        return replies.Where(r => r.Reply is { Process.IsKnown: true }).ToDictionary(r => r.Id, r => r.Reply!.Value.Process);
+        return replies.Where(r => r.Reply is { Process.IsKnown: true }).ToDictionary(r => r.Id, r => r.Reply!.Value);
     }
 
     /// <summary>Each member's usage between two readings; <paramref name="messages"/> divides its allocation.</summary>
-    public static List<MemberUsage> Between(IReadOnlyList<ushort> ids, Dictionary<ushort, ProcessFigures> first,
-        Dictionary<ushort, ProcessFigures> last, long messages) =>
-        ids.Select(id => first.TryGetValue(id, out var a) && last.TryGetValue(id, out var b)
-            ? new MemberUsage(id, (b.CpuMs - a.CpuMs) / 1000.0,
-                new GcCounts((int)(b.Gen0Collections - a.Gen0Collections), (int)(b.Gen1Collections - a.Gen1Collections),
-                    (int)(b.Gen2Collections - a.Gen2Collections)),
-                messages == 0 ? null : (b.AllocatedBytes - a.AllocatedBytes) / (double)messages, b.WorkingSetBytes / 1e6)
+    public static List<MemberUsage> Between(IReadOnlyList<ushort> ids, Dictionary<ushort, StatusReplyMessage> first,
+        Dictionary<ushort, StatusReplyMessage> last, long messages, double seconds) =>
+        ids.Select(id => first.TryGetValue(id, out var x) && last.TryGetValue(id, out var y)
+            ? Usage(id, x.Process, y.Process, messages) with { LogSync = LogSyncUsage.Between(x.LogSync, y.LogSync, seconds) }
             : new MemberUsage(id, null, null, null, null)).ToList();
+
+    private static MemberUsage Usage(ushort id, in ProcessFigures a, in ProcessFigures b, long messages) => new(id, (b.CpuMs - a.CpuMs) / 1000.0,
+        new GcCounts((int)(b.Gen0Collections - a.Gen0Collections), (int)(b.Gen1Collections - a.Gen1Collections),
+            (int)(b.Gen2Collections - a.Gen2Collections)),
+        messages == 0 ? null : (b.AllocatedBytes - a.AllocatedBytes) / (double)messages, b.WorkingSetBytes / 1e6);
 }

@@ -76,9 +76,28 @@ internal static class StatusCommand
                     ["allocatedBytes"] = p.Process.AllocatedBytes,
                     ["workingSetBytes"] = p.Process.WorkingSetBytes,
                 } : null,
+                ["logSync"] = s is { LogSync.IsKnown: true } l ? LogSyncJson(l.LogSync) : null,
             });
         }
         Console.WriteLine(new JsonObject { ["members"] = members }.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
+    }
+
+    /// <summary>The log's syncs since the member started: how many, the bucket bounds of p50 and p99 (null: the open last
+    /// bucket), the slowest, and the count per bucket with its upper bound (for tools that diff two readings).</summary>
+    private static JsonObject LogSyncJson(in SyncLatencyFigures figures)
+    {
+        static long? Bound(long micros) => micros == long.MaxValue ? null : micros;
+        var buckets = new JsonArray();
+        for (int k = 0; k < SyncLatencyFigures.Buckets; k++)
+            buckets.Add(new JsonObject { ["belowMicros"] = Bound(SyncLatencyFigures.UpperBoundMicros(k)), ["count"] = figures.Counts[k] });
+        return new JsonObject
+        {
+            ["count"] = figures.Total,
+            ["p50AtMostMicros"] = figures.Total == 0 ? null : Bound(figures.PercentileBoundMicros(50)),
+            ["p99AtMostMicros"] = figures.Total == 0 ? null : Bound(figures.PercentileBoundMicros(99)),
+            ["slowestMicros"] = figures.SlowestMicros,
+            ["buckets"] = buckets,
+        };
     }
 
     private static void PrintTable(List<Row> rows)
