@@ -7,6 +7,7 @@ namespace AtomicBcast.Client;
 /// Wakes one waiting loop (the publisher's send loop) without allocating: a <see cref="Set"/> while nobody waits is
 /// remembered and sets coalesce, so a wait after it returns at once. One waiter at a time. The waiter's continuation
 /// runs on the thread pool, never inline in <see cref="Set"/> (which the receive loop and callers of PublishAsync call).
+/// Also the core of <see cref="Node.DeliveryWaiter"/>, whose owner ends its waits for good with <see cref="Cancel"/>.
 /// </summary>
 internal sealed class WakeSignal : IValueTaskSource
 {
@@ -14,6 +15,7 @@ internal sealed class WakeSignal : IValueTaskSource
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private bool _set;
     private bool _waiting;
+    private CancellationToken _cancelled;
 
     /// <summary>Completes at the next <see cref="Set"/>, or at once if one happened since the last wait.</summary>
     public ValueTask WaitAsync()
@@ -21,6 +23,7 @@ internal sealed class WakeSignal : IValueTaskSource
         lock (_lock)
         {
             Debug.Assert(!_waiting, "one waiter at a time");
+            if (_cancelled.IsCancellationRequested) return ValueTask.FromCanceled(_cancelled);
             if (_set)
             {
                 _set = false;
@@ -45,6 +48,22 @@ internal sealed class WakeSignal : IValueTaskSource
         }
         // Outside the lock: the waiter cannot wait again (and reset the core) before this completes its current wait.
         _core.SetResult(true);
+    }
+
+    /// <summary>Fails the current wait and every later one with an <see cref="OperationCanceledException"/> of
+    /// <paramref name="token"/> (which must be cancelled). Later calls change nothing.</summary>
+    public void Cancel(CancellationToken token)
+    {
+        Debug.Assert(token.IsCancellationRequested, "cancel with a cancelled token");
+        bool waiting;
+        lock (_lock)
+        {
+            if (_cancelled.IsCancellationRequested) return;
+            _cancelled = token;
+            waiting = _waiting;
+            _waiting = false;
+        }
+        if (waiting) _core.SetException(new OperationCanceledException(token));
     }
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);

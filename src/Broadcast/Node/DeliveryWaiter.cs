@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Threading.Tasks.Sources;
-
 namespace AtomicBcast.Node;
 
 /// <summary>
@@ -13,15 +10,12 @@ namespace AtomicBcast.Node;
 /// with <see cref="OperationCanceledException"/> and takes the waiter off the ring's list. <see cref="Dispose"/> (at the
 /// session's end) takes it off the list too and unregisters the token, so a session that goes away leaves nothing behind.
 /// </summary>
-internal sealed class DeliveryWaiter : IValueTaskSource, IDisposable
+internal sealed class DeliveryWaiter : IDisposable
 {
-    private readonly object _lock = new();
+    private readonly Client.WakeSignal _signal = new();
     private readonly CancellationToken _stop;
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private readonly CancellationTokenRegistration _registration;
-    private bool _set;
-    private bool _waiting;
-    private bool _cancelled;
+    private volatile bool _cancelled;
 
     internal DeliveryWaiter(DeliveryRing ring, CancellationToken stop)
     {
@@ -35,54 +29,20 @@ internal sealed class DeliveryWaiter : IValueTaskSource, IDisposable
     internal DeliveryRing Ring { get; }
 
     /// <summary>Its token was cancelled: the ring does not list it any more (waits fail at once).</summary>
-    internal bool IsCancelled => Volatile.Read(ref _cancelled);
+    internal bool IsCancelled => _cancelled;
 
     /// <summary>On the ring's waiting list. Read and written by the ring, under the ring's lock only.</summary>
     internal bool Listed { get; set; }
 
     /// <summary>Completes at the next <see cref="Set"/>, or at once if one happened since the last wait.</summary>
-    internal ValueTask WaitAsync()
-    {
-        lock (_lock)
-        {
-            Debug.Assert(!_waiting, "one waiter at a time");
-            if (_cancelled) return ValueTask.FromCanceled(_stop);
-            if (_set)
-            {
-                _set = false;
-                return ValueTask.CompletedTask;
-            }
-            _core.Reset();
-            _waiting = true;
-            return new ValueTask(this, _core.Version);
-        }
-    }
+    internal ValueTask WaitAsync() => _signal.WaitAsync();
 
-    internal void Set()
-    {
-        lock (_lock)
-        {
-            if (!_waiting)
-            {
-                _set = true;
-                return;
-            }
-            _waiting = false;
-        }
-        // Outside the lock: the waiter cannot wait again (and reset the core) before this completes its current wait.
-        _core.SetResult(true);
-    }
+    internal void Set() => _signal.Set();
 
     private void Cancel()
     {
-        bool waiting;
-        lock (_lock)
-        {
-            _cancelled = true;
-            waiting = _waiting;
-            _waiting = false;
-        }
-        if (waiting) _core.SetException(new OperationCanceledException(_stop));
+        _cancelled = true;
+        _signal.Cancel(_stop);
         Ring.Forget(this);
     }
 
@@ -92,11 +52,4 @@ internal sealed class DeliveryWaiter : IValueTaskSource, IDisposable
         _registration.Dispose();
         Ring.Forget(this);
     }
-
-    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
-
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
 }
