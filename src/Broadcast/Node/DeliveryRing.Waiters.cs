@@ -50,9 +50,8 @@ internal sealed partial class DeliveryRing
     {
         lock (_gate)
         {
-            // A cancelled waiter is not listed again: its cancellation sets IsCancelled before it takes itself off the list
-            // (under this lock), so either this sees the flag or that removal comes after this listing.
-            if (!waiter.Listed && !waiter.IsCancelled) return;
+            // Listed is kept under this lock and is true exactly while the waiter is on the list.
+            if (!waiter.Listed) return;
             waiter.Listed = false;
             _waiting.Remove(waiter);
         }
