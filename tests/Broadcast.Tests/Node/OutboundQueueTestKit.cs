@@ -12,8 +12,20 @@ internal static class OutboundQueueTestKit
     /// <summary>An accept for <paramref name="instance"/> carrying <paramref name="batch"/> (the queue retains it).</summary>
     public static object Accept(long instance, BatchBuffer batch) => new AcceptMessage(Ballot.Create(1, 1), instance, -1, batch);
 
-    /// <summary>The instances of the accepts written to <paramref name="writer"/>, in order (their copied batches released).</summary>
+    /// <summary>The instances of the accepts written to <paramref name="writer"/>, in order (their copied batches released);
+    /// once the drain is done, so nothing is left after the last whole frame.</summary>
     public static List<long> WrittenInstances(RecordingWriter writer)
+    {
+        var instances = ReadWholeFrames(writer, out long rest);
+        Assert.Equal(0, rest);
+        return instances;
+    }
+
+    /// <summary>How many whole accepts <paramref name="writer"/> holds now, while the drain may be writing the next frame
+    /// (a frame's header and batch are advanced separately).</summary>
+    public static int WholeFramesWritten(RecordingWriter writer) => ReadWholeFrames(writer, out _).Count;
+
+    private static List<long> ReadWholeFrames(RecordingWriter writer, out long rest)
     {
         var buffer = new ReadOnlySequence<byte>(writer.Written);
         var instances = new List<long>();
@@ -23,7 +35,7 @@ internal static class OutboundQueueTestKit
             instances.Add(accept.Instance);
             accept.Batch.Release();
         }
-        Assert.Equal(0, buffer.Length);
+        rest = buffer.Length;
         return instances;
     }
 }
@@ -46,7 +58,7 @@ internal sealed class PipeConnection(PipeWriter output) : IConnection
 
 /// <summary>
 /// Keeps every byte written; a flush completes at once unless <see cref="FlushGate"/> holds it. The test thread may read
-/// <see cref="Written"/> while the drain writes: a copy of the whole frames advanced so far.
+/// <see cref="Written"/> while the drain writes: a copy of the bytes advanced so far (the last frame may be partial).
 /// </summary>
 internal sealed class RecordingWriter : PipeWriter
 {

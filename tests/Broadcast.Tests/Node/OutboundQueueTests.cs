@@ -82,7 +82,7 @@ public sealed class OutboundQueueTests
             // Two at a time into a ring of three: head and tail pass the end of the array again and again.
             Assert.True(queue.TryEnqueue(Accept(2 * i, batch)));
             Assert.True(queue.TryEnqueue(Accept(2 * i + 1, batch)));
-            await WaitUntil(() => WrittenInstances(writer).Count == 2 * i + 2);
+            await WaitUntil(() => WholeFramesWritten(writer) == 2 * i + 2);
         }
         queue.Complete();
         await drain.WaitAsync(Guard);
@@ -123,7 +123,7 @@ public sealed class OutboundQueueTests
         Assert.False(drain.IsCompleted); // nothing queued: it waits
 
         Assert.True(queue.TryEnqueue(Accept(0, batch)));
-        await WaitUntil(() => WrittenInstances(writer).Count == 1);
+        await WaitUntil(() => WholeFramesWritten(writer) == 1);
         Assert.False(drain.IsCompleted);
         queue.Complete();
         await drain.WaitAsync(Guard);
