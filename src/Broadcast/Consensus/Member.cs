@@ -76,6 +76,8 @@ public sealed partial class Member
     /// <summary>The acceptor holds every accept from this instance up; the storage log may drop accept records below it
     /// (and must keep those at or above it: a promise may still have to report them).</summary>
     public long AcceptedFloor => _acceptedFloor;
+    /// <summary>Runs the leader has taken from publishers and not yet put into a batch (0 on followers).</summary>
+    public int QueuedRuns => _intake.Count;
 
     private long NowMs => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
 

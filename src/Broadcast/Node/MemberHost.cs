@@ -237,5 +237,5 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
     }
 
     private MemberStatus Snapshot() => new(_self, _member.Role, _member.LeaderId, _member.Promised, _member.NextInstance,
-        _member.NextPosition, _member.ChosenUpTo, _log.FlushedBytes, _halted, _member.AcceptedFloor);
+        _member.NextPosition, _member.ChosenUpTo, _log.FlushedBytes, _halted, _member.AcceptedFloor, _member.QueuedRuns);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using AtomicBcast.Client;
 using AtomicBcast.Consensus;
+using AtomicBcast.Storage.Devices;
 
 namespace AtomicBcast.Tests.Node;
 
@@ -72,22 +73,38 @@ public sealed class HistoryTests
 
     /// <summary>Producers 42 and 43 publish, then publishers under the same ids replay their first seqs (duplicates)
     /// while anonymous messages and fresh ones are in flight, so batches mix skipped and delivered runs.
-    /// Returns every delivered payload by its acked position.</summary>
-    private static async Task<Dictionary<long, string>> PublishMixedAsync(LocalCluster cluster)
+    /// Returns every delivered payload by its acked position.
+    ///
+    /// The mix is made, not hoped for: with every member's syncs held, a blocker instance stays in flight (the test's
+    /// members take one instance at a time), and the five publishers each send one run, which all queue at the leader.
+    /// Released, the leader puts the five runs, duplicates and fresh ones, into one batch.</summary>
+    private static async Task<Dictionary<long, string>> PublishMixedAsync(LocalCluster cluster, IReadOnlyList<SimulatedLogDevice> devices)
     {
         var acked = new Dictionary<long, string>();
-        await using var one = await Publisher.ConnectAsync(Options(cluster, Producer));
-        await using var two = await Publisher.ConnectAsync(Options(cluster, Producer + 1));
+        PublisherOptions OneRunAtATime(ulong? producer) =>
+            new() { ClusterId = LocalCluster.ClusterId, Members = cluster.Members, ProducerId = producer, WindowRuns = 1 };
+        await using var one = await Publisher.ConnectAsync(OneRunAtATime(Producer));
+        await using var two = await Publisher.ConnectAsync(OneRunAtATime(Producer + 1));
         foreach (var (publisher, name) in new[] { (one, "p"), (two, "q") })
             foreach (var (position, text) in await PublishAllAsync(publisher, name, 0, 20)) acked[position] = text;
-        await using var oneAgain = await Publisher.ConnectAsync(Options(cluster, Producer));
-        await using var twoAgain = await Publisher.ConnectAsync(Options(cluster, Producer + 1));
-        await using var anonymous = await Publisher.ConnectAsync(Options(cluster, 0));
+        await using var oneAgain = await Publisher.ConnectAsync(OneRunAtATime(Producer));
+        await using var twoAgain = await Publisher.ConnectAsync(OneRunAtATime(Producer + 1));
+        await using var anonymous = await Publisher.ConnectAsync(OneRunAtATime(0));
+        await using var blocker = await Publisher.ConnectAsync(Options(cluster, 0));
+        var leader = cluster.Hosts[await cluster.WaitForLeaderAsync(Guard)];
+
+        foreach (var device in devices) device.HoldSyncs();
+        var blocked = blocker.PublishAsync(Encoding.UTF8.GetBytes("blocker"));
+        foreach (var device in devices) Assert.True(device.WaitUntilSyncHeld(Guard), "the blocker's accept was not written");
         var calls = new[]
         {
             PublishAllAsync(oneAgain, "dup-p", 0, 10), PublishAllAsync(anonymous, "n", 0, 30),
             PublishAllAsync(twoAgain, "dup-q", 0, 10), PublishAllAsync(one, "p", 20, 30), PublishAllAsync(two, "q", 20, 30),
         };
+        await LocalCluster.WaitUntilAsync(() => leader.Status.QueuedRuns == calls.Length, Guard, "the leader did not queue a run from each publisher");
+        foreach (var device in devices) device.ReleaseSyncs();
+
+        acked[await blocked.WaitAsync(Guard)] = "blocker";
         var results = await Task.WhenAll(calls).WaitAsync(Guard);
         foreach (var (position, text) in results.SelectMany(r => r).Where(r => !r.Text.StartsWith("dup", StringComparison.Ordinal)))
             acked[position] = text;
@@ -104,7 +121,8 @@ public sealed class HistoryTests
     [Fact]
     public async Task AMemberWithATinyRingServesFromZeroOverTheLogExactlyAsTheRingDoes()
     {
-        await using var cluster = await LocalCluster.StartAsync(3, tune: t =>
+        var devices = Enumerable.Range(1, 3).ToDictionary(i => (ushort)i, i => new SimulatedLogDevice($"m{i}"));
+        await using var cluster = await LocalCluster.StartAsync(3, devices: devices.ToDictionary(d => d.Key, ILogDevice (d) => d.Value), tune: t =>
         {
             t.RetentionBytes[1] = 1; // member 1 keeps only its newest delivery in memory
             // One instance in flight: runs queue up meanwhile, so a batch carries several (skipped and delivered).
@@ -113,7 +131,7 @@ public sealed class HistoryTests
                 NodeId = c.NodeId, Members = c.Members, CheckpointEveryInstances = 4, RetainedInstances = 8, Window = 1,
             };
         });
-        var acked = await PublishMixedAsync(cluster);
+        var acked = await PublishMixedAsync(cluster, [.. devices.Values]);
         await LocalCluster.WaitUntilAsync(() => cluster.Hosts.Values.All(h => h.Status.NextPosition == acked.Count), Guard, "members did not deliver");
 
         // The frames themselves: every delivery that carries a message, byte for byte, skipped runs included.
