@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.IO.Pipelines;
 using AtomicBcast.Client;
 using AtomicBcast.Transport;
 using AtomicBcast.Wire;
@@ -7,17 +8,28 @@ using AtomicBcast.Wire;
 namespace AtomicBcast.Node;
 
 /// <summary>
-/// Messages waiting to be written to one connection, drained by one writer task: everything queued is written,
-/// then one flush (the transport gathers it into one send). Bounded: when full, <see cref="TryEnqueue"/> drops the
-/// message (consensus retransmits; a publisher retries on its own timeout), so a slow peer never makes the loop
-/// block or hold unbounded memory. The queue owns one reference of each queued message's batches.
+/// Messages waiting to be written to one connection. Everything queued is written, then one flush (the transport gathers
+/// it into one send). Bounded: when full, a message is dropped (consensus retransmits; a publisher retries on its own
+/// timeout), so a slow peer never makes the loop block or hold unbounded memory. The queue owns one reference of each
+/// queued message's batches.
+///
+/// Two writers take turns, never both at once:
+/// - the drain (<see cref="DrainAsync"/>, one task per connection) writes whatever is queued while it runs and waits
+///   when the queue is empty;
+/// - the member's loop thread (<see cref="Pump"/>) writes and flushes what it queued with <see cref="TryEnqueueForPump"/>
+///   itself, at the end of its burst of events, while the drain waits. Waking the drain for every burst cost a thread
+///   hand-off per message sent (the largest share of a member's context switches with one message in flight). When a
+///   pumped flush does not complete at once (the peer pushes back), or the connection failed, the pump hands the flush
+///   over to the drain and the loop goes on: the loop never blocks on a peer.
 ///
 /// Requirements:
 /// - Allocation-free per message once warm: a fixed ring of <c>capacity</c> slots under a lock (never grows) and a
 ///   <see cref="WakeSignal"/> for the drain's wait. (A Channel allocated one wait operation per wait for the next
 ///   message when its token can be cancelled, the largest allocation of a busy leader.)
-/// - Any thread may enqueue; one <see cref="DrainAsync"/> at a time (a peer's queue outlives its connections: the next
-///   connection's drain starts after the previous one ended).
+/// - Any thread may <see cref="TryEnqueue"/>; one thread (the loop) uses <see cref="TryEnqueueForPump"/> and
+///   <see cref="Pump"/>. One <see cref="DrainAsync"/> at a time (a peer's queue outlives its connections: the next
+///   connection's drain starts after the previous one ended); a drain ends only after a pump in progress ended, so the
+///   connection is never written after its drain returned.
 /// - After <see cref="Complete"/> nothing more is accepted, and what was queued before is still drained.
 /// </summary>
 internal sealed class OutboundQueue
@@ -28,7 +40,19 @@ internal sealed class OutboundQueue
     private int _count;
     private bool _completed;
 
-    // Set when a message arrives in an empty queue, at Complete and at a drain's cancellation.
+    // The writers' turns, all under _lock. The pump writes only while a drain is idle (waiting for a message) and never
+    // while another pump runs; a drain that wakes during a pump waits for its end (_wakeDrainAfterPump).
+    private IConnection? _connection;        // the running drain's connection; null when no drain runs
+    private bool _drainIdle;
+    private bool _pumping;
+    private bool _wakeDrainAfterPump;
+    private bool _pumpRequested;             // queued for the pump since its last run
+    private ValueTask<FlushResult> _handedFlush;
+    private bool _hasHandedFlush;
+    private bool _connectionEnded;           // a pumped flush found the connection closed
+    private Exception? _pumpFailure;         // writing a message failed in the pump: the drain rethrows it
+
+    // Set when a message arrives in an empty queue, at Complete, at a drain's cancellation and when a pump hands over.
     private readonly WakeSignal _wake = new();
 
     public OutboundQueue(int capacity)
@@ -39,7 +63,8 @@ internal sealed class OutboundQueue
 
     public long Dropped;
 
-    /// <summary>Queues <paramref name="message"/>, retaining its batches; false (nothing retained) when full or closed.</summary>
+    /// <summary>Queues <paramref name="message"/>, retaining its batches, and wakes the drain; false (nothing retained)
+    /// when full or closed.</summary>
     public bool TryEnqueue(object message)
     {
         // Retained before the drain can see it: the drain releases right after writing.
@@ -49,6 +74,29 @@ internal sealed class OutboundQueue
             // A drain only waits after it found the queue empty, so waking at the empty-to-non-empty step is enough.
             if (wasEmpty) _wake.Set();
             return true;
+        }
+        OwnedFrames.Release(message);
+        Interlocked.Increment(ref Dropped);
+        return false;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="message"/> (retaining its batches) without waking the drain: the caller runs
+    /// <see cref="Pump"/> later, once for all it queued. True when the caller must remember to pump this queue (the first
+    /// message since the last pump); a message dropped (full or closed) is counted and released.
+    /// </summary>
+    public bool TryEnqueueForPump(object message)
+    {
+        OwnedFrames.Retain(message);
+        lock (_lock)
+        {
+            if (!_completed && _count < _ring.Length)
+            {
+                Add(message);
+                bool first = !_pumpRequested;
+                _pumpRequested = true;
+                return first;
+            }
         }
         OwnedFrames.Release(message);
         Interlocked.Increment(ref Dropped);
@@ -68,12 +116,18 @@ internal sealed class OutboundQueue
         {
             wasEmpty = _count == 0;
             if (_completed || _count == _ring.Length) return false;
-            int tail = _head + _count;
-            if (tail >= _ring.Length) tail -= _ring.Length;
-            _ring[tail] = message;
-            _count++;
+            Add(message);
             return true;
         }
+    }
+
+    private void Add(object message)
+    {
+        Debug.Assert(Monitor.IsEntered(_lock) && _count < _ring.Length, "add under the lock, with room");
+        int tail = _head + _count;
+        if (tail >= _ring.Length) tail -= _ring.Length;
+        _ring[tail] = message;
+        _count++;
     }
 
     /// <summary>The oldest message; false when the queue is empty, then <paramref name="completed"/> says whether for good.</summary>
@@ -82,78 +136,246 @@ internal sealed class OutboundQueue
         lock (_lock)
         {
             completed = _completed;
-            if (_count == 0)
-            {
-                message = null;
-                return false;
-            }
-            message = _ring[_head];
-            Debug.Assert(message is not null, "a counted slot is empty");
-            _ring[_head] = null;
-            if (++_head == _ring.Length) _head = 0;
-            _count--;
-            return true;
+            return TryTakeLocked(out message);
         }
     }
 
-    /// <summary>Bytes written to the pipe before a flush within one drain (the pipe's pause threshold is 1 MiB by default).</summary>
+    private bool TryTakeLocked([NotNullWhen(true)] out object? message)
+    {
+        Debug.Assert(Monitor.IsEntered(_lock), "take under the lock");
+        if (_count == 0)
+        {
+            message = null;
+            return false;
+        }
+        message = _ring[_head];
+        Debug.Assert(message is not null, "a counted slot is empty");
+        _ring[_head] = null;
+        if (++_head == _ring.Length) _head = 0;
+        _count--;
+        return true;
+    }
+
+    /// <summary>Bytes written to the pipe before a flush within one drain or pump (the pipe's pause threshold is 1 MiB by
+    /// default).</summary>
     private const long FlushEveryBytes = 1 << 20;
 
     /// <summary>Messages written before a flush when the writer cannot report its unflushed bytes.</summary>
     private const int FlushEveryMessages = 256;
 
-    private static bool FlushDue(System.IO.Pipelines.PipeWriter output, ref int unflushed) =>
+    private static bool FlushDue(PipeWriter output, ref int unflushed) =>
         output.CanGetUnflushedBytes ? output.UnflushedBytes >= FlushEveryBytes : ++unflushed >= FlushEveryMessages;
+
+    /// <summary>Writes one message and drops the queue's reference of its batches, written or not.</summary>
+    private static void WriteAndRelease(PipeWriter output, object message)
+    {
+        try
+        {
+            MessageWriter.WriteOwned(output, message);
+        }
+        finally
+        {
+            OwnedFrames.Release(message);
+        }
+    }
+
+    /// <summary>
+    /// Loop thread: writes and flushes what is queued when the drain waits for messages (else the drain writes it, or the
+    /// next connection's drain). Never blocks: a flush the peer holds back, a closed connection and a failed write are
+    /// handed over to the drain, which the pump wakes.
+    /// </summary>
+    public void Pump()
+    {
+        IConnection connection;
+        lock (_lock)
+        {
+            _pumpRequested = false;
+            if (_connection is null || !_drainIdle || _pumping || _count == 0) return;
+            connection = _connection;
+            _pumping = true;
+        }
+        var output = connection.Output;
+        ValueTask<FlushResult> flush = default;
+        bool handOver = false, ended = false;
+        Exception? failure = null;
+        try
+        {
+            int unflushed = 0;
+            while (TryTake(out var message, out _))
+            {
+                WriteAndRelease(output, message);
+                // The same byte budget as the drain's; a flush that cannot complete now goes to the drain with the rest.
+                if (FlushDue(output, ref unflushed))
+                {
+                    unflushed = 0;
+                    flush = output.FlushAsync();
+                    if (!flush.IsCompleted || (ended = flush.Result.IsCompleted))
+                    {
+                        handOver = !ended;
+                        break;
+                    }
+                }
+            }
+            if (!handOver && !ended)
+            {
+                flush = output.FlushAsync();
+                if (!flush.IsCompleted) handOver = true;
+                else ended = flush.Result.IsCompleted;
+            }
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        EndPump(handOver ? flush : default, handOver, ended, failure);
+    }
+
+    private void EndPump(ValueTask<FlushResult> flush, bool handOver, bool ended, Exception? failure)
+    {
+        bool wake;
+        lock (_lock)
+        {
+            _pumping = false;
+            _handedFlush = flush;
+            _hasHandedFlush = handOver;
+            _connectionEnded |= ended;
+            _pumpFailure ??= failure;
+            bool drainsTurn = handOver || ended || failure is not null;
+            // The drain owns the writer from here: a later pump must not write (or flush again) before it has run.
+            if (drainsTurn) _drainIdle = false;
+            wake = drainsTurn || _wakeDrainAfterPump;
+            _wakeDrainAfterPump = false;
+        }
+        if (wake) _wake.Set();
+    }
+
+    private enum DrainStep { Wait, Write, AwaitFlush, End }
+
+    /// <summary>The drain's next step, under the lock: what a pump handed over first, then queued messages, then the end
+    /// or a wait (during which the pump may write).</summary>
+    private DrainStep NextDrainStep(out object? message, out ValueTask<FlushResult> flush)
+    {
+        message = null;
+        flush = default;
+        lock (_lock)
+        {
+            if (_pumping)
+            {
+                _wakeDrainAfterPump = true;
+                return DrainStep.Wait;
+            }
+            _drainIdle = false;
+            if (_pumpFailure is { } failure)
+            {
+                _pumpFailure = null;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+            if (_connectionEnded) return DrainStep.End;
+            if (_hasHandedFlush)
+            {
+                flush = _handedFlush;
+                _handedFlush = default;
+                _hasHandedFlush = false;
+                return DrainStep.AwaitFlush;
+            }
+            if (TryTakeLocked(out message)) return DrainStep.Write;
+            if (_completed) return DrainStep.End;
+            _drainIdle = true;
+            return DrainStep.Wait;
+        }
+    }
 
     /// <summary>
     /// Writes queued messages to <paramref name="connection"/> until the queue completes (and is empty) or the
-    /// connection's flush reports it completed. Throws <see cref="OperationCanceledException"/> when cancelled; whatever
-    /// is still queued when it ends is released (the queue stays usable for the next connection's drain).
+    /// connection's flush reports it completed; between messages the loop's <see cref="Pump"/> may write for it. Throws
+    /// <see cref="OperationCanceledException"/> when cancelled, and what a pump's write threw; whatever is still queued
+    /// when it ends is released (the queue stays usable for the next connection's drain).
     /// </summary>
     public async Task DrainAsync(IConnection connection, CancellationToken cancellationToken)
     {
         // One registration per drain, not per message: cancelling wakes a drain that waits for the next message.
         using var wakeOnCancel = cancellationToken.UnsafeRegister(static wake => ((WakeSignal)wake!).Set(), _wake);
+        StartDrain(connection);
         try
         {
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (!TryTake(out var message, out bool completed))
+                switch (NextDrainStep(out var message, out var handed))
                 {
-                    if (completed) return;
-                    // Completes without allocating; a stale wake (from a message already taken) only loops once more.
-                    await _wake.WaitAsync().ConfigureAwait(false);
-                    continue;
+                    case DrainStep.End:
+                        return;
+                    case DrainStep.Wait:
+                        // Completes without allocating; a stale wake (from a message already taken) only loops once more.
+                        await _wake.WaitAsync().ConfigureAwait(false);
+                        break;
+                    case DrainStep.AwaitFlush:
+                        if ((await handed.ConfigureAwait(false)).IsCompleted) return;
+                        break;
+                    case DrainStep.Write:
+                        // Inline, not a helper method: an async helper would allocate a box per flush that waits.
+                        var output = connection.Output;
+                        int unflushed = 0;
+                        do
+                        {
+                            WriteAndRelease(output, message!);
+                            // The pipe applies its pause threshold only at a flush: writing a long queue (say 16,384
+                            // retransmitted 1 MiB accepts to a follower that fell behind) and flushing once would copy all of
+                            // it into pipe memory first. Flushing at a byte budget keeps the queue's batches as references
+                            // and lets the flush wait.
+                            if (FlushDue(output, ref unflushed))
+                            {
+                                unflushed = 0;
+                                if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
+                            }
+                        } while (TryTake(out message, out _));
+                        if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
+                        break;
                 }
-                int unflushed = 0;
-                do
-                {
-                    try
-                    {
-                        MessageWriter.WriteOwned(connection.Output, message);
-                    }
-                    finally
-                    {
-                        OwnedFrames.Release(message);
-                    }
-                    // The pipe applies its pause threshold only at a flush: writing a long queue (say 16,384 retransmitted
-                    // 1 MiB accepts to a follower that fell behind) and flushing once would copy all of it into pipe memory
-                    // first. Flushing at a byte budget keeps the queue's batches as references and lets the flush wait.
-                    if (FlushDue(connection.Output, ref unflushed))
-                    {
-                        unflushed = 0;
-                        if ((await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
-                    }
-                } while (TryTake(out message, out _));
-                var flush = await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flush.IsCompleted) return;
             }
         }
         finally
         {
-            // Whatever is left will never be written: drop its references.
-            while (TryTake(out var left, out _)) OwnedFrames.Release(left);
+            await EndDrainAsync().ConfigureAwait(false);
         }
+    }
+
+    private void StartDrain(IConnection connection)
+    {
+        lock (_lock)
+        {
+            Debug.Assert(_connection is null && !_pumping, "one drain at a time");
+            _connection = connection;
+            _drainIdle = false;
+            _connectionEnded = false;
+            _pumpFailure = null;
+            _hasHandedFlush = false;
+            _handedFlush = default;
+        }
+    }
+
+    /// <summary>Waits for a pump in progress (it writes to this drain's connection), then releases what is left.</summary>
+    private async ValueTask EndDrainAsync()
+    {
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (!_pumping)
+                {
+                    _connection = null;
+                    _drainIdle = false;
+                    // A flush handed over and never awaited: the connection is going away, and its pipe ends the flush.
+                    _hasHandedFlush = false;
+                    _handedFlush = default;
+                    break;
+                }
+                _wakeDrainAfterPump = true;
+            }
+            // The pump's end sets the signal (a cancellation may have set it already: then this only loops once more).
+            await _wake.WaitAsync().ConfigureAwait(false);
+        }
+        // Whatever is left will never be written: drop its references.
+        while (TryTake(out var left, out _)) OwnedFrames.Release(left);
     }
 }

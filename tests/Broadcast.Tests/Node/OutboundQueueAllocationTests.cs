@@ -58,4 +58,41 @@ public sealed class OutboundQueueAllocationTests(ITestOutputHelper output)
             }
         }
     }
+
+    /// <summary>
+    /// The loop's path (<see cref="OutboundQueue.TryEnqueueForPump"/>, then <see cref="OutboundQueue.Pump"/> while the drain
+    /// waits) writes on the calling thread, so that thread's own count is exact: nothing at all once warm.
+    /// </summary>
+    [Fact]
+    public async Task SteadyStatePumpAllocatesNothingOnTheLoopThread()
+    {
+        var queue = new OutboundQueue(16);
+        var writer = new DiscardingWriter();
+        var message = Accept(1, WireTestKit.Batch(1, 1, 64, false));
+        using var stop = new CancellationTokenSource();
+        var drain = queue.DrainAsync(new PipeConnection(writer), stop.Token);
+
+        int refused = Pump(2_000); // warm
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        refused += Pump(MessagesPerRound);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        queue.Complete();
+        await drain.WaitAsync(TimeSpan.FromSeconds(30)); // failure guard only
+        output.WriteLine($"bytes allocated by {MessagesPerRound} pumped messages: {allocated}");
+        Assert.Equal(0, refused);
+        Assert.Equal(2_000 + MessagesPerRound, writer.Flushes); // each pumped on its own: the pump wrote them all
+        Assert.Equal(0, allocated);
+
+        int Pump(int count)
+        {
+            int dropped = 0;
+            for (int i = 0; i < count; i++)
+            {
+                if (!queue.TryEnqueueForPump(message)) dropped++;
+                queue.Pump();
+            }
+            return dropped;
+        }
+    }
 }

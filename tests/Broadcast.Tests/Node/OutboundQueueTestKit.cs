@@ -25,9 +25,13 @@ internal static class OutboundQueueTestKit
     /// (a frame's header and batch are advanced separately).</summary>
     public static int WholeFramesWritten(RecordingWriter writer) => ReadWholeFrames(writer, out _).Count;
 
-    private static List<long> ReadWholeFrames(RecordingWriter writer, out long rest)
+    private static List<long> ReadWholeFrames(RecordingWriter writer, out long rest) => ReadWholeFrames(writer.Written, out rest);
+
+    /// <summary>The instances of the accepts in <paramref name="written"/>; <paramref name="rest"/>: bytes after the last
+    /// whole frame.</summary>
+    public static List<long> ReadWholeFrames(ReadOnlyMemory<byte> written, out long rest)
     {
-        var buffer = new ReadOnlySequence<byte>(writer.Written);
+        var buffer = new ReadOnlySequence<byte>(written);
         var instances = new List<long>();
         while (FrameCodec.TryReadFrame(ref buffer, out var frame))
         {
@@ -121,5 +125,134 @@ internal sealed class DiscardingWriter : PipeWriter
     {
         Interlocked.Increment(ref Flushes);
         return default;
+    }
+}
+
+/// <summary>Fails every write, as a writer of a connection torn down under it does.</summary>
+internal sealed class FailingWriter : PipeWriter
+{
+    public const string Why = "the connection's writer is gone";
+
+    public override void Advance(int bytes) => throw new InvalidOperationException(Why);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => throw new InvalidOperationException(Why);
+    public override Span<byte> GetSpan(int sizeHint = 0) => throw new InvalidOperationException(Why);
+    public override void CancelPendingFlush() { }
+    public override void Complete(Exception? exception = null) { }
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => default;
+}
+
+/// <summary>Holds the first write until <see cref="Release"/> is set (<see cref="Writing"/> says it started); counts
+/// flushes.</summary>
+internal sealed class StallingWriter : PipeWriter
+{
+    private readonly byte[] _buffer = new byte[64 << 10];
+    private int _writes;
+
+    public readonly ManualResetEventSlim Writing = new();
+    public readonly ManualResetEventSlim Release = new();
+    public int Flushes;
+
+    public override void Advance(int bytes) { }
+    public override Memory<byte> GetMemory(int sizeHint = 0) => Hold();
+    public override Span<byte> GetSpan(int sizeHint = 0) => Hold().Span;
+    public override void CancelPendingFlush() { }
+    public override void Complete(Exception? exception = null) { }
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref Flushes);
+        return default;
+    }
+
+    private Memory<byte> Hold()
+    {
+        if (Interlocked.Increment(ref _writes) == 1)
+        {
+            Writing.Set();
+            Release.Wait();
+        }
+        return _buffer;
+    }
+}
+
+/// <summary>
+/// Keeps what is written and checks that two writers take turns: every write between two flushes comes from one thread,
+/// and nothing is written or flushed while a flush is held back. Every <c>holdEveryNthFlush</c>-th flush completes later,
+/// on the thread pool, as a flush to a peer that pushes back does.
+/// </summary>
+internal sealed class TurnCheckingWriter(int holdEveryNthFlush) : PipeWriter
+{
+    private readonly Lock _lock = new();
+    private readonly ArrayBufferWriter<byte> _bytes = new();
+    private int _writerSinceFlush;   // the thread writing since the last flush; 0: none
+    private bool _flushHeld;
+    private int _flushes;
+
+    /// <summary>The thread that pumps: flushes from it count as the pump's, all others as the drain's.</summary>
+    public int PumpThread;
+    public int PumpFlushes;
+    public int DrainFlushes;
+    public int HeldFlushes;
+    public int Overlaps;
+
+    public List<long> Instances()
+    {
+        lock (_lock)
+        {
+            var instances = OutboundQueueTestKit.ReadWholeFrames(_bytes.WrittenMemory.ToArray(), out long rest);
+            Assert.Equal(0, rest);
+            return instances;
+        }
+    }
+
+    public override void Advance(int bytes)
+    {
+        lock (_lock)
+        {
+            CheckTurn();
+            _bytes.Advance(bytes);
+        }
+    }
+
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        lock (_lock)
+        {
+            CheckTurn();
+            return _bytes.GetMemory(sizeHint);
+        }
+    }
+
+    public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+    public override void CancelPendingFlush() { }
+    public override void Complete(Exception? exception = null) { }
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            CheckTurn();
+            _writerSinceFlush = 0;
+            if (Environment.CurrentManagedThreadId == PumpThread) PumpFlushes++;
+            else DrainFlushes++;
+            if (++_flushes % holdEveryNthFlush != 0) return default;
+            _flushHeld = true;
+            HeldFlushes++;
+        }
+        return new ValueTask<FlushResult>(CompleteHeldFlushAsync());
+    }
+
+    private async Task<FlushResult> CompleteHeldFlushAsync()
+    {
+        await Task.Yield();
+        lock (_lock) _flushHeld = false;
+        return default;
+    }
+
+    private void CheckTurn()
+    {
+        int thread = Environment.CurrentManagedThreadId;
+        if (_flushHeld || (_writerSinceFlush != 0 && _writerSinceFlush != thread)) Overlaps++;
+        _writerSinceFlush = thread;
     }
 }
