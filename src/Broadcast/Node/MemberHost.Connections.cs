@@ -26,6 +26,8 @@ public sealed partial class MemberHost
             ConnectionsPerAddressMax = options.ConnectionsPerAddressMax,
             Logger = logger,
             Tls = options.Tls,
+            // Our readers only parse frames and post them to the loop; our sends come mostly from the loop's pump.
+            InlineHandOffs = true,
             Auth = new HelloAuth
             {
                 ClusterSecret = options.ClusterSecret is { } secret ? Encoding.UTF8.GetBytes(secret) : default,

@@ -70,6 +70,7 @@ public sealed partial class MemberHost
                     RefreshStatus();
                 }
                 WatchDurability();
+                PumpOutbound();
                 if (handled == 0) WaitForEvents(reader, (int)Math.Clamp(nextTickMs - Environment.TickCount64, 1, _options.TickMs));
             }
         }

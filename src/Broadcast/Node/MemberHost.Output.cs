@@ -6,9 +6,25 @@ namespace AtomicBcast.Node;
 // IConsensusOutput: called on the loop thread, inside the core's event methods. Nothing here blocks.
 public sealed partial class MemberHost
 {
+    /// <summary>Queues written by the loop itself at the end of its burst (<see cref="PumpOutbound"/>): one flush per
+    /// connection per burst, and no hand-off to a writer thread while the connection keeps up (loop thread only).</summary>
+    private readonly List<OutboundQueue> _toPump = new();
+
     private void SendToPeer(ushort to, object message)
     {
-        if (_peerQueues.TryGetValue(to, out var queue)) queue.TryEnqueue(message);
+        if (_peerQueues.TryGetValue(to, out var queue)) QueueForPump(queue, message);
+    }
+
+    private void QueueForPump(OutboundQueue queue, object message)
+    {
+        if (queue.TryEnqueueForPump(message)) _toPump.Add(queue);
+    }
+
+    /// <summary>Loop thread, after each burst of events: writes and flushes what the burst queued.</summary>
+    private void PumpOutbound()
+    {
+        foreach (var queue in _toPump) queue.Pump();
+        _toPump.Clear();
     }
 
     void IConsensusOutput.Send(ushort to, in PreVoteMessage message) => SendToPeer(to, message);
@@ -41,7 +57,7 @@ public sealed partial class MemberHost
             answer = ack with { Status = PublishStatus.Committed, Position = position };
         if (_publishStarts.Remove((client, ack.ProducerId, ack.FirstSeq), out long started) && ack.Status == PublishStatus.Committed)
             NodeMetrics.CommitLatency(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        session.Queue.TryEnqueue(answer);
+        QueueForPump(session.Queue, answer);
     }
 
     void IConsensusOutput.Deliver(in DeliverMessage delivery)

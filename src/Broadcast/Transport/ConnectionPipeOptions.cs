@@ -11,7 +11,9 @@ internal sealed class ConnectionPipeOptions(PipeOptions input, PipeOptions outpu
 
     /// <summary>
     /// One set per I/O queue; connections take them round-robin. The transport's side of each pipe (resuming the
-    /// receive and send loops) runs on the queue; the application's side runs on <paramref name="application"/>.
+    /// receive and send loops) runs on the queue; the application's side runs on <paramref name="application"/>. With
+    /// <see cref="TransportOptions.InlineHandOffs"/>, the application's reads run inline in the receive loop and the send
+    /// loop inline in the application's flush.
     /// </summary>
     public static ConnectionPipeOptions[] Create(TransportOptions options, MemoryPool<byte> pool, PipeScheduler application)
     {
@@ -20,10 +22,10 @@ internal sealed class ConnectionPipeOptions(PipeOptions input, PipeOptions outpu
         for (int i = 0; i < sets.Length; i++)
         {
             var io = new IOQueue();
-            var input = new PipeOptions(pool, readerScheduler: application, writerScheduler: io,
+            var input = new PipeOptions(pool, readerScheduler: options.InlineHandOffs ? PipeScheduler.Inline : application, writerScheduler: io,
                 pauseWriterThreshold: options.InputPauseBytes, resumeWriterThreshold: options.InputResumeBytes,
                 minimumSegmentSize: options.BlockBytes, useSynchronizationContext: false);
-            var output = new PipeOptions(pool, readerScheduler: io, writerScheduler: application,
+            var output = new PipeOptions(pool, readerScheduler: options.InlineHandOffs ? PipeScheduler.Inline : io, writerScheduler: application,
                 pauseWriterThreshold: options.OutputPauseBytes, resumeWriterThreshold: options.OutputResumeBytes,
                 minimumSegmentSize: options.BlockBytes, useSynchronizationContext: false);
             sets[i] = new ConnectionPipeOptions(input, output);

@@ -64,6 +64,15 @@ public sealed record TransportOptions
 
     public int AcceptBacklog { get; init; } = 128;
 
+    /// <summary>
+    /// Run the application's read of received bytes on the receive loop's thread, and the send loop on the thread that
+    /// flushed, instead of handing each over to another thread: fewer thread hand-offs (context switches) per message.
+    /// The price: a slow reader holds up its own connection's receives, and a flush runs the socket send. Right for a
+    /// member, whose readers only parse frames and queue them for its loop; wrong for clients, whose callbacks run user
+    /// code.
+    /// </summary>
+    public bool InlineHandOffs { get; init; }
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
