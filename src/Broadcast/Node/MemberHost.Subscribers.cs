@@ -12,6 +12,9 @@ public sealed partial class MemberHost
     private async Task ServeSubscriberAsync(IConnection connection, CancellationToken stop)
     {
         var (first, from) = await ReadFirstRequestAsync(connection, stop).ConfigureAwait(false);
+        // Member connections read inline (TransportOptions.InlineHandOffs): this continuation would otherwise run the
+        // session (reads of the log, a long catch-up) inside the connection's receive loop, and hold up its I/O queue.
+        await Task.Yield();
         if (first == MessageType.StatusRequest)
         {
             await ServeStatusAsync(connection, stop).ConfigureAwait(false);

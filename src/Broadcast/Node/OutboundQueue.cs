@@ -20,7 +20,8 @@ namespace AtomicBcast.Node;
 ///   itself, at the end of its burst of events, while the drain waits. Waking the drain for every burst cost a thread
 ///   hand-off per message sent (the largest share of a member's context switches with one message in flight). When a
 ///   pumped flush does not complete at once (the peer pushes back), or the connection failed, the pump hands the flush
-///   over to the drain and the loop goes on: the loop never blocks on a peer.
+///   over to the drain and the loop goes on: the loop never blocks on a peer. A pump writes at most one flush budget;
+///   the drain writes the rest, so a long queue is never copied on the loop thread.
 ///
 /// Requirements:
 /// - Allocation-free per message once warm: a fixed ring of <c>capacity</c> slots under a lock (never grows) and a
@@ -43,6 +44,7 @@ internal sealed class OutboundQueue
     // The writers' turns, all under _lock. The pump writes only while a drain is idle (waiting for a message) and never
     // while another pump runs; a drain that wakes during a pump waits for its end (_wakeDrainAfterPump).
     private IConnection? _connection;        // the running drain's connection; null when no drain runs
+    private CancellationToken _drainCancelled;
     private bool _drainIdle;
     private bool _pumping;
     private bool _wakeDrainAfterPump;
@@ -187,16 +189,18 @@ internal sealed class OutboundQueue
     public void Pump()
     {
         IConnection connection;
+        CancellationToken drainCancelled;
         lock (_lock)
         {
             _pumpRequested = false;
             if (_connection is null || !_drainIdle || _pumping || _count == 0) return;
             connection = _connection;
+            drainCancelled = _drainCancelled;
             _pumping = true;
         }
         var output = connection.Output;
         ValueTask<FlushResult> flush = default;
-        bool handOver = false, ended = false;
+        bool handOver = false, ended = false, budgetSpent = false;
         Exception? failure = null;
         try
         {
@@ -204,33 +208,28 @@ internal sealed class OutboundQueue
             while (TryTake(out var message, out _))
             {
                 WriteAndRelease(output, message);
-                // The same byte budget as the drain's; a flush that cannot complete now goes to the drain with the rest.
+                // One byte budget per pump: the loop copies and sends at most that much per connection per burst; the
+                // drain, off the loop thread, writes the rest (a retransmitted window, a catch-up of large fetch replies).
                 if (FlushDue(output, ref unflushed))
                 {
-                    unflushed = 0;
-                    flush = output.FlushAsync();
-                    if (!flush.IsCompleted || (ended = flush.Result.IsCompleted))
-                    {
-                        handOver = !ended;
-                        break;
-                    }
+                    budgetSpent = true;
+                    break;
                 }
             }
-            if (!handOver && !ended)
-            {
-                flush = output.FlushAsync();
-                if (!flush.IsCompleted) handOver = true;
-                else ended = flush.Result.IsCompleted;
-            }
+            // With the drain's token, as the drain's own flushes: a flush the peer holds back and the drain awaits ends
+            // when the drain is cancelled (else stopping would wait for a peer that never reads).
+            flush = output.FlushAsync(drainCancelled);
+            if (!flush.IsCompleted) handOver = true;
+            else ended = flush.Result.IsCompleted;
         }
         catch (Exception e)
         {
             failure = e;
         }
-        EndPump(handOver ? flush : default, handOver, ended, failure);
+        EndPump(handOver ? flush : default, handOver, ended, budgetSpent, failure);
     }
 
-    private void EndPump(ValueTask<FlushResult> flush, bool handOver, bool ended, Exception? failure)
+    private void EndPump(ValueTask<FlushResult> flush, bool handOver, bool ended, bool budgetSpent, Exception? failure)
     {
         bool wake;
         lock (_lock)
@@ -240,7 +239,7 @@ internal sealed class OutboundQueue
             _hasHandedFlush = handOver;
             _connectionEnded |= ended;
             _pumpFailure ??= failure;
-            bool drainsTurn = handOver || ended || failure is not null;
+            bool drainsTurn = handOver || ended || failure is not null || (budgetSpent && _count > 0);
             // The drain owns the writer from here: a later pump must not write (or flush again) before it has run.
             if (drainsTurn) _drainIdle = false;
             wake = drainsTurn || _wakeDrainAfterPump;
@@ -295,7 +294,7 @@ internal sealed class OutboundQueue
     {
         // One registration per drain, not per message: cancelling wakes a drain that waits for the next message.
         using var wakeOnCancel = cancellationToken.UnsafeRegister(static wake => ((WakeSignal)wake!).Set(), _wake);
-        StartDrain(connection);
+        StartDrain(connection, cancellationToken);
         try
         {
             while (true)
@@ -340,12 +339,13 @@ internal sealed class OutboundQueue
         }
     }
 
-    private void StartDrain(IConnection connection)
+    private void StartDrain(IConnection connection, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             Debug.Assert(_connection is null && !_pumping, "one drain at a time");
             _connection = connection;
+            _drainCancelled = cancellationToken;
             _drainIdle = false;
             _connectionEnded = false;
             _pumpFailure = null;
@@ -364,6 +364,7 @@ internal sealed class OutboundQueue
                 if (!_pumping)
                 {
                     _connection = null;
+                    _drainCancelled = default;
                     _drainIdle = false;
                     // A flush handed over and never awaited: the connection is going away, and its pipe ends the flush.
                     _hasHandedFlush = false;

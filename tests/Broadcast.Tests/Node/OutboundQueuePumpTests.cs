@@ -91,6 +91,48 @@ public sealed class OutboundQueuePumpTests
         Assert.Equal(1, batch.References);
     }
 
+    /// <summary>A peer that never reads again must not keep its link (and the member's stop) waiting: cancelling the drain
+    /// ends the flush it took over from the pump.</summary>
+    [Fact]
+    public async Task AHandedOverFlushEndsWhenTheDrainIsCancelled()
+    {
+        var queue = new OutboundQueue(8);
+        var batch = WireTestKit.Batch(1, 1, 16, false);
+        var writer = new NeverFlushingWriter();
+        using var stop = new CancellationTokenSource();
+        var drain = queue.DrainAsync(new PipeConnection(writer), stop.Token);
+        queue.TryEnqueueForPump(Accept(0, batch));
+        queue.Pump(); // returns; the drain takes over the flush
+        Assert.True(writer.Awaited.Wait(Guard));
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => drain.WaitAsync(Guard));
+        Assert.Equal(1, batch.References);
+    }
+
+    /// <summary>A long queue is not copied on the loop thread: one pump writes one flush budget, the drain the rest.</summary>
+    [Fact]
+    public async Task APumpWritesOneBudgetAndLeavesTheRestToTheDrain()
+    {
+        const int queued = 300; // the writer cannot count its bytes: the budget is 256 messages
+        var queue = new OutboundQueue(512);
+        var batch = WireTestKit.Batch(1, 1, 16, false);
+        var writer = new TurnCheckingWriter(holdEveryNthFlush: int.MaxValue);
+        var drain = queue.DrainAsync(new PipeConnection(writer), CancellationToken.None);
+        for (int i = 0; i < queued; i++) queue.TryEnqueueForPump(Accept(i, batch));
+        writer.PumpThread = Environment.CurrentManagedThreadId;
+        queue.Pump();
+        writer.PumpThread = -1; // the drain may continue on this thread later
+
+        queue.Complete();
+        await drain.WaitAsync(Guard);
+        Assert.Equal(Enumerable.Range(0, queued).Select(i => (long)i), writer.Instances());
+        Assert.Equal(1, writer.PumpFlushes);
+        Assert.Equal(1, writer.DrainFlushes); // the drain wrote the rest, all in one flush
+        Assert.Equal(0, writer.Overlaps);
+        Assert.Equal(1, batch.References);
+    }
+
     [Fact]
     public async Task APumpThatFindsTheConnectionClosedEndsTheDrainAndReleasesTheRest()
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Threading.Tasks.Sources;
 using AtomicBcast.Transport;
 using AtomicBcast.Wire;
 
@@ -61,7 +62,8 @@ internal sealed class PipeConnection(PipeWriter output) : IConnection
 }
 
 /// <summary>
-/// Keeps every byte written; a flush completes at once unless <see cref="FlushGate"/> holds it. The test thread may read
+/// Keeps every byte written; a flush completes at once unless <see cref="FlushGate"/> holds it (until the gate opens or
+/// the flush's token is cancelled). The test thread may read
 /// <see cref="Written"/> while the drain writes: a copy of the bytes advanced so far (the last frame may be partial).
 /// </summary>
 internal sealed class RecordingWriter : PipeWriter
@@ -100,7 +102,8 @@ internal sealed class RecordingWriter : PipeWriter
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref Flushes);
-        return FlushGate is { } gate ? new ValueTask<FlushResult>(gate.Task) : default;
+        // As a pipe's flush: a held flush ends when the flusher's token is cancelled.
+        return FlushGate is { } gate ? new ValueTask<FlushResult>(gate.Task.WaitAsync(cancellationToken)) : default;
     }
 }
 
@@ -254,5 +257,44 @@ internal sealed class TurnCheckingWriter(int holdEveryNthFlush) : PipeWriter
         int thread = Environment.CurrentManagedThreadId;
         if (_flushHeld || (_writerSinceFlush != 0 && _writerSinceFlush != thread)) Overlaps++;
         _writerSinceFlush = thread;
+    }
+}
+
+/// <summary>
+/// Holds every flush for good, as a peer that never reads again does: a flush ends only when its token is cancelled.
+/// <see cref="Awaited"/> says someone awaits the held flush (its continuation is registered).
+/// </summary>
+internal sealed class NeverFlushingWriter : PipeWriter, IValueTaskSource<FlushResult>
+{
+    private readonly byte[] _buffer = new byte[64 << 10];
+    private ManualResetValueTaskSourceCore<FlushResult> _core = new() { RunContinuationsAsynchronously = true };
+    private CancellationTokenRegistration _onCancel;
+
+    public readonly ManualResetEventSlim Awaited = new();
+    public int Flushes;
+
+    public override void Advance(int bytes) { }
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _buffer;
+    public override Span<byte> GetSpan(int sizeHint = 0) => _buffer;
+    public override void CancelPendingFlush() { }
+    public override void Complete(Exception? exception = null) { }
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Assert.Equal(1, Interlocked.Increment(ref Flushes)); // one flush only: it never ends
+        _onCancel = cancellationToken.Register(() => _core.SetException(new OperationCanceledException(cancellationToken)));
+        return new ValueTask<FlushResult>(this, _core.Version);
+    }
+
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) =>
+        _core.GetStatus(token);
+
+    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags)
+    {
+        _core.OnCompleted(continuation, state, token, flags);
+        Awaited.Set();
     }
 }
