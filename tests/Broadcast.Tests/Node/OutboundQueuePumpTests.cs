@@ -12,8 +12,6 @@ namespace AtomicBcast.Tests.Node;
 /// </summary>
 public sealed class OutboundQueuePumpTests
 {
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30); // failure guard only
-
     [Fact]
     public async Task APumpWritesAndFlushesOnceWhatTheLoopQueuedWhileTheDrainWaits()
     {
@@ -240,16 +238,5 @@ public sealed class OutboundQueuePumpTests
         Assert.True(writer.PumpFlushes > 0 && writer.DrainFlushes > 0,
             $"flushes by the pump {writer.PumpFlushes}, by the drain {writer.DrainFlushes}: both writers must have taken turns");
         Assert.Equal(1, batch.References);
-    }
-
-    /// <summary>Polls until <paramref name="condition"/> holds (a failure guard bounds it, not a timing assertion).</summary>
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var giveUp = DateTime.UtcNow + Guard;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < giveUp, "condition not reached");
-            await Task.Delay(1);
-        }
     }
 }

@@ -10,6 +10,19 @@ namespace AtomicBcast.Tests.Node;
 /// <summary>Connections and pipe writers for driving <see cref="AtomicBcast.Node.OutboundQueue.DrainAsync"/> directly.</summary>
 internal static class OutboundQueueTestKit
 {
+    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(30); // failure guard only
+
+    /// <summary>Polls until <paramref name="condition"/> holds (a failure guard bounds it, not a timing assertion).</summary>
+    public static async Task WaitUntil(Func<bool> condition)
+    {
+        var giveUp = DateTime.UtcNow + Guard;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < giveUp, "condition not reached");
+            await Task.Delay(1);
+        }
+    }
+
     /// <summary>An accept for <paramref name="instance"/> carrying <paramref name="batch"/> (the queue retains it).</summary>
     public static object Accept(long instance, BatchBuffer batch) => new AcceptMessage(Ballot.Create(1, 1), instance, -1, batch);
 

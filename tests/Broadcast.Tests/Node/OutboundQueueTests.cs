@@ -227,17 +227,4 @@ public sealed class OutboundQueueTests
         Assert.Equal(refused, queue.Dropped);
         Assert.Equal(1, batch.References);
     }
-
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30); // failure guard only
-
-    /// <summary>Polls until <paramref name="condition"/> holds (a failure guard bounds it, not a timing assertion).</summary>
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var giveUp = DateTime.UtcNow + Guard;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < giveUp, "condition not reached");
-            await Task.Delay(1);
-        }
-    }
 }
