@@ -132,14 +132,10 @@ internal sealed class OutboundQueue
         _count++;
     }
 
-    /// <summary>The oldest message; false when the queue is empty, then <paramref name="completed"/> says whether for good.</summary>
-    private bool TryTake([NotNullWhen(true)] out object? message, out bool completed)
+    /// <summary>The oldest message; false when the queue is empty.</summary>
+    private bool TryTake([NotNullWhen(true)] out object? message)
     {
-        lock (_lock)
-        {
-            completed = _completed;
-            return TryTakeLocked(out message);
-        }
+        lock (_lock) return TryTakeLocked(out message);
     }
 
     private bool TryTakeLocked([NotNullWhen(true)] out object? message)
@@ -205,7 +201,7 @@ internal sealed class OutboundQueue
         try
         {
             int unflushed = 0;
-            while (TryTake(out var message, out _))
+            while (TryTake(out var message))
             {
                 WriteAndRelease(output, message);
                 // One byte budget per pump: the loop copies and sends at most that much per connection per burst; the
@@ -327,7 +323,7 @@ internal sealed class OutboundQueue
                                 unflushed = 0;
                                 if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
                             }
-                        } while (TryTake(out message, out _));
+                        } while (TryTake(out message));
                         if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
                         break;
                 }
@@ -377,6 +373,6 @@ internal sealed class OutboundQueue
             await _wake.WaitAsync().ConfigureAwait(false);
         }
         // Whatever is left will never be written: drop its references.
-        while (TryTake(out var left, out _)) OwnedFrames.Release(left);
+        while (TryTake(out var left)) OwnedFrames.Release(left);
     }
 }
