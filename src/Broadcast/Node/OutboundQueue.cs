@@ -49,8 +49,7 @@ internal sealed class OutboundQueue
     private bool _pumping;
     private bool _wakeDrainAfterPump;
     private bool _pumpRequested;             // queued for the pump since its last run
-    private ValueTask<FlushResult> _handedFlush;
-    private bool _hasHandedFlush;
+    private ValueTask<FlushResult>? _handedFlush;   // a pumped flush the peer held back: the drain awaits it
     private bool _connectionEnded;           // a pumped flush found the connection closed
     private Exception? _pumpFailure;         // writing a message failed in the pump: the drain rethrows it
 
@@ -178,6 +177,24 @@ internal sealed class OutboundQueue
     }
 
     /// <summary>
+    /// Writes <paramref name="first"/>, then queued messages until the queue is empty or the flush budget is spent; true
+    /// when it is spent. The pipe applies its pause threshold only at a flush: writing a long queue (say 16,384
+    /// retransmitted 1 MiB accepts to a follower that fell behind) and flushing once would copy all of it into pipe memory
+    /// first. Flushing at a byte budget keeps the queue's batches as references and lets the flush wait.
+    /// </summary>
+    private bool WriteUpToBudget(PipeWriter output, object first)
+    {
+        int unflushed = 0;
+        var message = first;
+        do
+        {
+            WriteAndRelease(output, message);
+            if (FlushDue(output, ref unflushed)) return true;
+        } while (TryTake(out message));
+        return false;
+    }
+
+    /// <summary>
     /// Loop thread: writes and flushes what is queued when the drain waits for messages (else the drain writes it, or the
     /// next connection's drain). Never blocks: a flush the peer holds back, a closed connection and a failed write are
     /// handed over to the drain, which the pump wakes.
@@ -200,18 +217,9 @@ internal sealed class OutboundQueue
         Exception? failure = null;
         try
         {
-            int unflushed = 0;
-            while (TryTake(out var message))
-            {
-                WriteAndRelease(output, message);
-                // One byte budget per pump: the loop copies and sends at most that much per connection per burst; the
-                // drain, off the loop thread, writes the rest (a retransmitted window, a catch-up of large fetch replies).
-                if (FlushDue(output, ref unflushed))
-                {
-                    budgetSpent = true;
-                    break;
-                }
-            }
+            // One byte budget per pump: the loop copies and sends at most that much per connection per burst; the drain,
+            // off the loop thread, writes the rest (a retransmitted window, a catch-up of large fetch replies).
+            if (TryTake(out var first)) budgetSpent = WriteUpToBudget(output, first);
             // With the drain's token, as the drain's own flushes: a flush the peer holds back and the drain awaits ends
             // when the drain is cancelled (else stopping would wait for a peer that never reads).
             flush = output.FlushAsync(drainCancelled);
@@ -222,7 +230,7 @@ internal sealed class OutboundQueue
         {
             failure = e;
         }
-        EndPump(handOver ? flush : default, handOver, ended, budgetSpent, failure);
+        EndPump(flush, handOver, ended, budgetSpent, failure);
     }
 
     private void EndPump(ValueTask<FlushResult> flush, bool handOver, bool ended, bool budgetSpent, Exception? failure)
@@ -231,8 +239,7 @@ internal sealed class OutboundQueue
         lock (_lock)
         {
             _pumping = false;
-            _handedFlush = flush;
-            _hasHandedFlush = handOver;
+            _handedFlush = handOver ? flush : null;
             _connectionEnded |= ended;
             _pumpFailure ??= failure;
             bool drainsTurn = handOver || ended || failure is not null || (budgetSpent && _count > 0);
@@ -266,11 +273,10 @@ internal sealed class OutboundQueue
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             }
             if (_connectionEnded) return DrainStep.End;
-            if (_hasHandedFlush)
+            if (_handedFlush is { } handed)
             {
-                flush = _handedFlush;
-                _handedFlush = default;
-                _hasHandedFlush = false;
+                flush = handed;
+                _handedFlush = null;
                 return DrainStep.AwaitFlush;
             }
             if (TryTakeLocked(out message)) return DrainStep.Write;
@@ -308,23 +314,14 @@ internal sealed class OutboundQueue
                         if ((await handed.ConfigureAwait(false)).IsCompleted) return;
                         break;
                     case DrainStep.Write:
-                        // Inline, not a helper method: an async helper would allocate a box per flush that waits.
+                        // Inline, not an async helper method: that would allocate a box per flush that waits.
                         var output = connection.Output;
-                        int unflushed = 0;
+                        bool budgetSpent;
                         do
                         {
-                            WriteAndRelease(output, message!);
-                            // The pipe applies its pause threshold only at a flush: writing a long queue (say 16,384
-                            // retransmitted 1 MiB accepts to a follower that fell behind) and flushing once would copy all of
-                            // it into pipe memory first. Flushing at a byte budget keeps the queue's batches as references
-                            // and lets the flush wait.
-                            if (FlushDue(output, ref unflushed))
-                            {
-                                unflushed = 0;
-                                if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
-                            }
-                        } while (TryTake(out message));
-                        if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
+                            budgetSpent = WriteUpToBudget(output, message!);
+                            if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
+                        } while (budgetSpent && TryTake(out message));
                         break;
                 }
             }
@@ -345,8 +342,7 @@ internal sealed class OutboundQueue
             _drainIdle = false;
             _connectionEnded = false;
             _pumpFailure = null;
-            _hasHandedFlush = false;
-            _handedFlush = default;
+            _handedFlush = null;
         }
     }
 
@@ -363,8 +359,7 @@ internal sealed class OutboundQueue
                     _drainCancelled = default;
                     _drainIdle = false;
                     // A flush handed over and never awaited: the connection is going away, and its pipe ends the flush.
-                    _hasHandedFlush = false;
-                    _handedFlush = default;
+                    _handedFlush = null;
                     break;
                 }
                 _wakeDrainAfterPump = true;
