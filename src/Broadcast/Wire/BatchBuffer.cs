@@ -14,9 +14,13 @@ namespace AtomicBcast.Wire;
 ///   exactly once per reference. The last release returns the array to the pool.
 /// - Immutable once published: write through <see cref="WritableSpan"/> only before handing it to anyone.
 /// - Thread-safe counting: the node's loop, senders and the log's flusher may release concurrently.
-/// - Pooled twice: the bytes go back to <see cref="BatchArrayPool"/> and the object itself to an object pool, so a steady
+/// - Pooled twice: the bytes go back to where they came from and the object itself to an object pool, so a steady
 ///   stream of batches allocates nothing. A holder must never touch a buffer after its own last Release: the
 ///   object may already carry another batch.
+/// - Where the bytes come from: a batch up to <see cref="BatchArena.CarveBytesMax"/> is carved from a slab of
+///   <see cref="BatchArena"/> (members keep batches for seconds and let them go in order); a larger one, and a
+///   short-lived copy (<see cref="CopyOfShortLived"/>: a publisher's run on its way into a batch), takes an array of
+///   its size class from <see cref="BatchArrayPool"/>, which such batches come back to within milliseconds.
 /// </summary>
 public sealed class BatchBuffer
 {
@@ -26,8 +30,10 @@ public sealed class BatchBuffer
         new DefaultObjectPool<BatchBuffer>(new PoolPolicy(), PooledObjectsMax);
 
     private byte[] _array = [];
+    private int _offset;
     private int _length;
     private int _references;
+    private BatchArena.Slab? _slab; // null: _array is the batch's own, from BatchArrayPool
 
     private BatchBuffer() { }
 
@@ -38,13 +44,22 @@ public sealed class BatchBuffer
     }
 
     /// <summary>A buffer of exactly <paramref name="length"/> bytes, holding one reference.</summary>
-    public static BatchBuffer Rent(int length)
+    public static BatchBuffer Rent(int length) => Take(length, shortLived: false);
+
+    private static BatchBuffer Take(int length, bool shortLived)
     {
         if ((uint)length > Limits.FrameBytesMax)
             throw new ArgumentOutOfRangeException(nameof(length), length, "batch larger than Limits.FrameBytesMax");
         var buffer = s_pool.Get();
         Debug.Assert(buffer._references == 0 && buffer._array.Length == 0, "pooled buffer still in use");
-        buffer._array = BatchArrayPool.Rent(Math.Max(length, 1));
+        int bytes = Math.Max(length, 1);
+        if (shortLived || bytes > BatchArena.CarveBytesMax)
+            buffer._array = BatchArrayPool.Rent(bytes);
+        else
+        {
+            buffer._slab = BatchArena.Carve(bytes, out buffer._offset);
+            buffer._array = buffer._slab.Bytes;
+        }
         buffer._length = length;
         buffer._references = 1;
         return buffer;
@@ -54,7 +69,7 @@ public sealed class BatchBuffer
     public static BatchBuffer CopyOf(ReadOnlySequence<byte> bytes)
     {
         var buffer = Rent(checked((int)bytes.Length));
-        bytes.CopyTo(buffer._array);
+        bytes.CopyTo(buffer.WritableSpan);
         return buffer;
     }
 
@@ -62,16 +77,28 @@ public sealed class BatchBuffer
     public static BatchBuffer CopyOf(ReadOnlySpan<byte> bytes)
     {
         var buffer = Rent(bytes.Length);
-        bytes.CopyTo(buffer._array);
+        bytes.CopyTo(buffer.WritableSpan);
+        return buffer;
+    }
+
+    /// <summary>
+    /// As <see cref="CopyOf(ReadOnlySequence{byte})"/>, for a copy released within milliseconds (a publisher's run until
+    /// the leader packs it into a batch): carved from a slab, it would keep the slab, and the batches beside it, from
+    /// reuse no longer than they live anyway, but it would fill slabs twice as fast.
+    /// </summary>
+    public static BatchBuffer CopyOfShortLived(ReadOnlySequence<byte> bytes)
+    {
+        var buffer = Take(checked((int)bytes.Length), shortLived: true);
+        bytes.CopyTo(buffer.WritableSpan);
         return buffer;
     }
 
     public int Length => _length;
-    public ReadOnlyMemory<byte> Memory => new(_array, 0, _length);
-    public ReadOnlySpan<byte> Span => new(_array, 0, _length);
+    public ReadOnlyMemory<byte> Memory => new(_array, _offset, _length);
+    public ReadOnlySpan<byte> Span => new(_array, _offset, _length);
 
     /// <summary>Only for the creator, before the buffer is shared.</summary>
-    public Span<byte> WritableSpan => new(_array, 0, _length);
+    public Span<byte> WritableSpan => new(_array, _offset, _length);
 
     public int References => Volatile.Read(ref _references);
 
@@ -89,9 +116,13 @@ public sealed class BatchBuffer
         if (after == 0)
         {
             var array = _array;
+            var slab = _slab;
             _array = [];
+            _slab = null;
+            _offset = 0;
             _length = 0;
-            BatchArrayPool.Return(array);
+            if (slab is not null) BatchArena.Release(slab);
+            else BatchArrayPool.Return(array);
             s_pool.Return(this);
         }
     }

@@ -22,7 +22,7 @@ public static partial class MessageReader
     public static PublishMessage ReadPublishMessage(in Frame frame)
     {
         var header = ReadPublish(frame, out var run);
-        return new PublishMessage(header.ProducerId, header.FirstSeq, header.Count, BatchBuffer.CopyOf(run));
+        return new PublishMessage(header.ProducerId, header.FirstSeq, header.Count, BatchBuffer.CopyOfShortLived(run));
     }
 
     public static DeliverMessage ReadDeliverMessage(in Frame frame)
