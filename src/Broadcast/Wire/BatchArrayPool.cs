@@ -4,8 +4,7 @@ using System.Numerics;
 namespace AtomicBcast.Wire;
 
 /// <summary>
-/// The arrays behind the <see cref="BatchBuffer"/>s that <see cref="BatchArena"/> does not carve: batches larger than a
-/// quarter slab, and short-lived copies (publisher runs on their way into a batch). A member holds hundreds of batches at once (a full pipeline window,
+/// The arrays behind <see cref="BatchBuffer"/>. A member holds hundreds of batches at once (a full pipeline window,
 /// the publisher runs in its intake, what its senders and its log still hold), far more than
 /// <c>ArrayPool.Shared</c> keeps per size (a few dozen per core): every miss allocated a new large-object-heap array
 /// and touched fresh pages, which cost the leader a third of its CPU in page faults at 300 K messages/s and pushed
@@ -53,8 +52,7 @@ internal static class BatchArrayPool
         int first = shift - FirstClassShift;
         for (int k = first; k <= first + 1 && k < s_classes.Length; k++)
             if (TryPop(s_classes[k], out var array)) return array;
-        // Pinned: the GC never copies it (a batch lives long enough to be promoted twice), and sockets need no pinning.
-        return GC.AllocateUninitializedArray<byte>(1 << shift, pinned: true);
+        return GC.AllocateUninitializedArray<byte>(1 << shift);
     }
 
     private static bool TryPop(Stack<byte[]> stack, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? array)

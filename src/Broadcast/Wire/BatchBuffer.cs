@@ -17,10 +17,10 @@ namespace AtomicBcast.Wire;
 /// - Pooled twice: the bytes go back to where they came from and the object itself to an object pool, so a steady
 ///   stream of batches allocates nothing. A holder must never touch a buffer after its own last Release: the
 ///   object may already carry another batch.
-/// - Where the bytes come from: a batch up to <see cref="BatchArena.CarveBytesMax"/> is carved from a slab of
-///   <see cref="BatchArena"/> (members keep batches for seconds and let them go in order); a larger one, and a
-///   short-lived copy (<see cref="CopyOfShortLived"/>: a publisher's run on its way into a batch), takes an array of
-///   its size class from <see cref="BatchArrayPool"/>, which such batches come back to within milliseconds.
+/// - Where the bytes come from: an array of its size class from <see cref="BatchArrayPool"/>, unless the creator says
+///   the batch is ordered (released about when the batches made before it are: the consensus path's batches, which
+///   the delivery ring lets go in order); an ordered batch up to <see cref="BatchArena.CarveBytesMax"/> is carved from
+///   a slab of <see cref="BatchArena"/>, which size classes cannot follow when batch sizes drift with the load.
 /// </summary>
 public sealed class BatchBuffer
 {
@@ -43,32 +43,33 @@ public sealed class BatchBuffer
         public bool Return(BatchBuffer buffer) => buffer._references == 0;
     }
 
-    /// <summary>A buffer of exactly <paramref name="length"/> bytes, holding one reference.</summary>
-    public static BatchBuffer Rent(int length) => Take(length, shortLived: false);
-
-    private static BatchBuffer Take(int length, bool shortLived)
+    /// <summary>
+    /// A buffer of exactly <paramref name="length"/> bytes, holding one reference. <paramref name="ordered"/>: it will be
+    /// released about when the buffers rented before it are (see the class comment); a buffer kept long must not be.
+    /// </summary>
+    public static BatchBuffer Rent(int length, bool ordered = false)
     {
         if ((uint)length > Limits.FrameBytesMax)
             throw new ArgumentOutOfRangeException(nameof(length), length, "batch larger than Limits.FrameBytesMax");
         var buffer = s_pool.Get();
         Debug.Assert(buffer._references == 0 && buffer._array.Length == 0, "pooled buffer still in use");
         int bytes = Math.Max(length, 1);
-        if (shortLived || bytes > BatchArena.CarveBytesMax)
-            buffer._array = BatchArrayPool.Rent(bytes);
-        else
+        if (ordered && bytes <= BatchArena.CarveBytesMax && BatchArena.TryCarve(bytes, out buffer._offset) is { } slab)
         {
-            buffer._slab = BatchArena.Carve(bytes, out buffer._offset);
-            buffer._array = buffer._slab.Bytes;
+            buffer._slab = slab;
+            buffer._array = slab.Bytes;
         }
+        else buffer._array = BatchArrayPool.Rent(bytes);
         buffer._length = length;
         buffer._references = 1;
         return buffer;
     }
 
-    /// <summary>A buffer holding a copy of <paramref name="bytes"/>, with one reference.</summary>
-    public static BatchBuffer CopyOf(ReadOnlySequence<byte> bytes)
+    /// <summary>A buffer holding a copy of <paramref name="bytes"/>, with one reference; <paramref name="ordered"/> as for
+    /// <see cref="Rent"/>.</summary>
+    public static BatchBuffer CopyOf(ReadOnlySequence<byte> bytes, bool ordered = false)
     {
-        var buffer = Rent(checked((int)bytes.Length));
+        var buffer = Rent(checked((int)bytes.Length), ordered);
         bytes.CopyTo(buffer.WritableSpan);
         return buffer;
     }
@@ -81,17 +82,8 @@ public sealed class BatchBuffer
         return buffer;
     }
 
-    /// <summary>
-    /// As <see cref="CopyOf(ReadOnlySequence{byte})"/>, for a copy released within milliseconds (a publisher's run until
-    /// the leader packs it into a batch): carved from a slab, it would keep the slab, and the batches beside it, from
-    /// reuse no longer than they live anyway, but it would fill slabs twice as fast.
-    /// </summary>
-    public static BatchBuffer CopyOfShortLived(ReadOnlySequence<byte> bytes)
-    {
-        var buffer = Take(checked((int)bytes.Length), shortLived: true);
-        bytes.CopyTo(buffer.WritableSpan);
-        return buffer;
-    }
+    /// <summary>Whether the bytes were carved from <see cref="BatchArena"/> (for tests).</summary>
+    internal bool IsCarved => _slab is not null;
 
     public int Length => _length;
     public ReadOnlyMemory<byte> Memory => new(_array, _offset, _length);

@@ -1,5 +1,6 @@
-using System.Runtime.InteropServices;
+using System.Buffers;
 using AtomicBcast.Wire;
+using static AtomicBcast.Tests.Wire.WireTestKit;
 
 namespace AtomicBcast.Tests.Wire;
 
@@ -12,14 +13,13 @@ public class BatchArenaTests
     public void CarvedBatchesKeepTheirOwnBytesAndStartOnACacheLine()
     {
         int[] lengths = [1, 63, 64, 65, 1000, 4097, 70_000, BatchArena.CarveBytesMax];
-        var batches = lengths.Select(length => BatchBuffer.Rent(length)).ToArray();
+        var batches = lengths.Select(length => BatchBuffer.Rent(length, ordered: true)).ToArray();
         for (int i = 0; i < batches.Length; i++) batches[i].WritableSpan.Fill((byte)(i + 1));
 
         for (int i = 0; i < batches.Length; i++)
         {
-            var (array, offset) = Where(batches[i]);
-            Assert.Equal(BatchArena.SlabBytes, array.Length);
-            Assert.Equal(0, offset % 64);
+            Assert.True(batches[i].IsCarved, $"batch {i} was not carved");
+            Assert.Equal(0, AddressOf(batches[i]) % BatchArena.Alignment);
             Assert.Equal(lengths[i], batches[i].Length);
             Assert.True(batches[i].Span.IndexOfAnyExcept((byte)(i + 1)) < 0, $"batch {i} was overwritten");
         }
@@ -29,17 +29,17 @@ public class BatchArenaTests
     [Fact]
     public void ASlabIsNotReusedWhileOneBatchInItIsHeld()
     {
-        var straggler = BatchBuffer.Rent(100);
+        var straggler = BatchBuffer.Rent(100, ordered: true);
         straggler.WritableSpan.Fill(0xAB);
-        var stragglerSlab = Where(straggler).Array;
+        var stragglerSlab = SlabOf(straggler);
 
         // Several slabs' worth of batches that come and go, as a ring's do. The first ones share the straggler's slab (it
         // is still the arena's current one); once the arena has moved on, none may land in it again.
         bool movedOn = false;
         for (int i = 0; i < 4 * BatchArena.SlabBytes / 10_000; i++)
         {
-            var batch = BatchBuffer.Rent(10_000);
-            bool inStragglerSlab = ReferenceEquals(stragglerSlab, Where(batch).Array);
+            var batch = BatchBuffer.Rent(10_000, ordered: true);
+            bool inStragglerSlab = ReferenceEquals(stragglerSlab, SlabOf(batch));
             Assert.False(movedOn && inStragglerSlab, $"batch {i} reuses the slab of a batch still held");
             movedOn |= !inStragglerSlab;
             batch.WritableSpan.Fill(0x11);
@@ -47,7 +47,6 @@ public class BatchArenaTests
         }
         Assert.True(movedOn, "the arena never left the first slab");
         Assert.True(straggler.Span.IndexOfAnyExcept((byte)0xAB) < 0, "the held batch was overwritten");
-
         straggler.Release(); // that slab's coming back is BatchesLeavingInOrderReuseSlabsWhateverTheirSizes's part
     }
 
@@ -61,7 +60,7 @@ public class BatchArenaTests
         void Step(int i)
         {
             int length = 200 + (int)(100_000 * (1 + Math.Sin(i / 300.0)));
-            var batch = BatchBuffer.Rent(length);
+            var batch = BatchBuffer.Rent(length, ordered: true);
             ring.Enqueue(batch);
             held += length;
             while (held > 3L * BatchArena.SlabBytes)
@@ -85,16 +84,59 @@ public class BatchArenaTests
     }
 
     [Fact]
-    public void LargeBatchesAndShortLivedCopiesTakeArraysOfTheirOwn()
+    public void OnlyOrderedBatchesUpToAQuarterSlabAreCarved()
     {
-        var large = BatchBuffer.Rent(BatchArena.CarveBytesMax + 1);
-        var run = BatchBuffer.CopyOfShortLived(new System.Buffers.ReadOnlySequence<byte>(new byte[100]));
-        foreach (var batch in new[] { large, run })
+        var large = BatchBuffer.Rent(BatchArena.CarveBytesMax + 1, ordered: true);
+        var unordered = BatchBuffer.Rent(100);
+        var copy = BatchBuffer.CopyOf(new ReadOnlySequence<byte>(new byte[100]));
+        foreach (var batch in new[] { large, unordered, copy })
         {
-            var (array, offset) = Where(batch);
-            Assert.Equal(0, offset);
-            Assert.NotEqual(BatchArena.SlabBytes, array.Length);
+            Assert.False(batch.IsCarved);
             batch.Release();
+        }
+    }
+
+    [Fact]
+    public void ShortLivedBatchesBesideLongHeldOnesPinNoSlabs()
+    {
+        // A subscriber catching up from the log while the ring keeps small live batches: the log's reads are unordered,
+        // so they must not fill slabs that the ring's batches then keep.
+        int inUseBefore = BatchArena.SlabsInUse;
+        var kept = new List<BatchBuffer>();
+        for (int i = 0; i < 1_000; i++)
+        {
+            kept.Add(BatchBuffer.Rent(200, ordered: true));
+            for (int k = 0; k < 16; k++) BatchBuffer.Rent(64 * 1024).Release();
+        }
+        int inUse = BatchArena.SlabsInUse - inUseBefore;
+        foreach (var batch in kept) batch.Release();
+        Assert.True(inUse <= 1, $"{inUse} more slabs in use for 1,000 batches of 200 bytes");
+    }
+
+    [Fact]
+    public void PastItsBoundTheArenaLeavesBatchesToTheSizeClasses()
+    {
+        int boundBefore = BatchArena.SlabsInUseMax;
+        var held = new List<BatchBuffer>();
+        try
+        {
+            BatchArena.SlabsInUseMax = BatchArena.SlabsInUse + 2;
+            for (int i = 0; i < 16; i++)
+            {
+                var batch = BatchBuffer.Rent(BatchArena.CarveBytesMax, ordered: true); // four fill a slab
+                batch.WritableSpan.Fill((byte)i);
+                held.Add(batch);
+                Assert.True(BatchArena.SlabsInUse <= BatchArena.SlabsInUseMax, $"{BatchArena.SlabsInUse} slabs in use");
+            }
+            Assert.Contains(held, batch => batch.IsCarved);
+            Assert.Contains(held, batch => !batch.IsCarved);
+            for (int i = 0; i < held.Count; i++)
+                Assert.True(held[i].Span.IndexOfAnyExcept((byte)i) < 0, $"batch {i} was overwritten");
+        }
+        finally
+        {
+            foreach (var batch in held) batch.Release();
+            BatchArena.SlabsInUseMax = boundBefore;
         }
     }
 
@@ -103,15 +145,35 @@ public class BatchArenaTests
     {
         int slabs = (int)(BatchArena.IdleBytesMax / BatchArena.SlabBytes) + 4;
         var held = new List<BatchBuffer>();
-        for (int i = 0; i < 4 * slabs; i++) held.Add(BatchBuffer.Rent(BatchArena.CarveBytesMax)); // four fill a slab
+        for (int i = 0; i < 4 * slabs; i++) held.Add(BatchBuffer.Rent(BatchArena.CarveBytesMax, ordered: true)); // four fill a slab
         foreach (var batch in held) batch.Release();
         Assert.True(BatchArena.IdleSlabs <= BatchArena.IdleBytesMax / BatchArena.SlabBytes, $"{BatchArena.IdleSlabs} idle slabs");
         Assert.True(BatchArena.IdleSlabs > 0, "released slabs were not kept for reuse");
     }
 
-    private static (byte[] Array, int Offset) Where(BatchBuffer batch)
+    [Fact]
+    public void APeersFramesAreCarvedAndAClientsAreNot()
     {
-        Assert.True(MemoryMarshal.TryGetArray(batch.Memory, out var segment));
-        return (segment.Array!, segment.Offset);
+        var bytes = new ReadOnlySequence<byte>(Encode(Samples.SmallByName("accept")));
+        Assert.True(FrameCodec.TryReadFrame(ref bytes, out var frame));
+        var fromPeer = (AcceptMessage)MessageReader.ReadOwned(frame, ordered: true);
+        var fromClient = (AcceptMessage)MessageReader.ReadOwned(frame);
+        Assert.True(fromPeer.Batch.IsCarved);
+        Assert.False(fromClient.Batch.IsCarved);
+        Assert.True(fromPeer.Batch.Span.SequenceEqual(fromClient.Batch.Span));
+        fromPeer.Batch.Release();
+        fromClient.Batch.Release();
+    }
+
+    private static unsafe long AddressOf(BatchBuffer batch)
+    {
+        fixed (byte* first = batch.Span) return (long)first;
+    }
+
+    private static byte[] SlabOf(BatchBuffer batch)
+    {
+        Assert.True(batch.IsCarved);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(batch.Memory, out var segment));
+        return segment.Array!;
     }
 }
