@@ -13,9 +13,11 @@ internal static class OwnedFrames
 {
     /// <summary>
     /// Reads frames until the input ends, handing each as an owned message to <paramref name="onMessage"/>, which
-    /// takes ownership of its batches. Malformed input throws <see cref="WireException"/>.
+    /// takes ownership of its batches. Malformed input throws <see cref="WireException"/>. <paramref name="ordered"/>:
+    /// the input is a peer member's, whose batches the caller keeps in order (see <see cref="BatchBuffer.Rent"/>).
     /// </summary>
-    public static async Task ReadAllAsync(PipeReader input, Func<object, ValueTask> onMessage, CancellationToken cancellationToken)
+    public static async Task ReadAllAsync(PipeReader input, Func<object, ValueTask> onMessage, CancellationToken cancellationToken,
+        bool ordered = false)
     {
         var batch = new List<object>();
         while (true)
@@ -24,7 +26,7 @@ internal static class OwnedFrames
             var buffer = result.Buffer;
             try
             {
-                while (FrameCodec.TryReadFrame(ref buffer, out var frame)) batch.Add(MessageReader.ReadOwned(frame));
+                while (FrameCodec.TryReadFrame(ref buffer, out var frame)) batch.Add(MessageReader.ReadOwned(frame, ordered));
             }
             catch
             {

@@ -24,7 +24,7 @@ internal static class IntakePacker
             messages += run.MessageCount;
             runs++;
         }
-        var batch = BatchBuffer.Rent(total);
+        var batch = BatchBuffer.Rent(total, ordered: true); // kept until the delivery ring lets it go, in order
         var span = batch.WritableSpan;
         int offset = Limits.BatchHeaderBytes;
         intakeBytes = 0;

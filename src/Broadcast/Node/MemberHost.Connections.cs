@@ -135,7 +135,7 @@ public sealed partial class MemberHost
     }
 
     private Task ReadPeerAsync(ushort from, IConnection connection, CancellationToken stop) =>
-        OwnedFrames.ReadAllAsync(connection.Input, message => PostAsync(LoopEvent.PeerMessage(from, message), stop), stop);
+        OwnedFrames.ReadAllAsync(connection.Input, message => PostAsync(LoopEvent.PeerMessage(from, message), stop), stop, ordered: true);
 
     /// <summary>Loop thread: hands a peer's message to the core, then drops our reference of its batches.</summary>
     private void DispatchPeer(ushort from, object message)
