@@ -74,7 +74,7 @@ internal static class BatchArena
         Slab slab;
         lock (s_gate)
         {
-            if (s_current is { } current && current.Used + size <= SlabBytes) slab = current;
+            if (s_current is { } current && current.Used + size <= current.End) slab = current;
             else
             {
                 if (s_slabsInUse >= SlabsInUseMax)
@@ -126,18 +126,21 @@ internal static class BatchArena
     /// while it is current).</summary>
     public sealed class Slab
     {
-        public readonly byte[] Bytes = GC.AllocateUninitializedArray<byte>(SlabBytes, pinned: true);
+        // SlabBytes from the first offset on a 64-byte boundary (the array is pinned: its address never moves), so that
+        // four batches of CarveBytesMax fit.
+        public readonly byte[] Bytes = GC.AllocateUninitializedArray<byte>(SlabBytes + Alignment, pinned: true);
         internal readonly int Start;
+        internal readonly int End;
         internal int Used;
         internal int Holds;
 
         public Slab()
         {
-            // The first offset whose address is on a 64-byte boundary: the array is pinned, so its address never moves.
             unsafe
             {
                 fixed (byte* first = Bytes) Start = (int)((Alignment - (nuint)first % Alignment) % Alignment);
             }
+            End = Start + SlabBytes;
             Used = Start;
         }
     }
