@@ -32,6 +32,7 @@ internal static class BatchArena
     public const int SlabBytes = 1 << 20;
     public const int CarveBytesMax = SlabBytes / 4;
     public const long IdleBytesMax = 64L << 20;
+    private const int IdleSlabsMax = (int)(IdleBytesMax / SlabBytes);
     public const int Alignment = 64;
 
     private static readonly object s_gate = new();
@@ -47,7 +48,10 @@ internal static class BatchArena
     internal static int SlabsInUseMax { get; set; } = 1024;
 
     /// <summary>Slabs allocated since the process started (for tests and diagnostics).</summary>
-    public static long SlabsCreated => Interlocked.Read(ref s_slabsCreated);
+    public static long SlabsCreated
+    {
+        get { lock (s_gate) return s_slabsCreated; }
+    }
 
     /// <summary>Slabs current or holding batches (for tests and diagnostics).</summary>
     public static int SlabsInUse
@@ -103,7 +107,7 @@ internal static class BatchArena
         lock (s_gate)
         {
             s_slabsInUse--;
-            if ((long)(s_idle.Count + 1) * SlabBytes <= IdleBytesMax) s_idle.Push(slab);
+            if (s_idle.Count < IdleSlabsMax) s_idle.Push(slab);
         }
     }
 
@@ -113,7 +117,7 @@ internal static class BatchArena
         if (!s_idle.TryPop(out var slab))
         {
             slab = new Slab();
-            Interlocked.Increment(ref s_slabsCreated);
+            s_slabsCreated++;
         }
         Debug.Assert(slab.Holds == 0 && slab.Used == slab.Start, "idle slab still held");
         slab.Holds = 1;
