@@ -23,6 +23,9 @@ internal sealed class ClientConnector
             HelloTimeout = options.ConnectTimeout,
             IdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectionsExpected = 1,
+            // A publisher's acks and a subscriber's deliveries arrive after one thread wake-up, not two. Two places: the
+            // next connection may be made before the last one's link is released.
+            ReceiveThreadsMax = kind is PeerKind.Publisher or PeerKind.Subscriber ? 2 : 0,
             Tls = options.Tls,
             Auth = new HelloAuth { ClientToken = options.Token is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : default },
         });

@@ -13,6 +13,10 @@ internal sealed record ClientSession(long Token, IConnection Connection, Outboun
 // Connections: peers (inbound and our outbound links), publishers and subscribers.
 public sealed partial class MemberHost
 {
+    /// <summary>Connections that receive on a thread of their own (<see cref="TransportOptions.ReceiveThreadsMax"/>):
+    /// enough for the peer links of a cluster of up to 5 members and a few publishers and subscribers.</summary>
+    private const int ReceiveThreadsMax = 16;
+
     /// <summary>The member's transport: its hello proves the cluster secret, checks client tokens and rights, and
     /// bounds the connections a peer can open.</summary>
     private static ITransport CreateTransport(NodeOptions options, ILogger logger)
@@ -28,6 +32,9 @@ public sealed partial class MemberHost
             Tls = options.Tls,
             // Our readers only parse frames and post them to the loop; our sends come mostly from the loop's pump.
             InlineHandOffs = true,
+            // Peer links and the first clients: a received frame reaches the loop after one thread wake-up, not two.
+            // The member's peer links (two per peer) come first at start-up; later clients receive the usual way.
+            ReceiveThreadsMax = ReceiveThreadsMax,
             Auth = new HelloAuth
             {
                 ClusterSecret = options.ClusterSecret is { } secret ? Encoding.UTF8.GetBytes(secret) : default,
