@@ -48,6 +48,52 @@ internal static class OwnedFrames
     /// <summary>Drops one reference of every batch <paramref name="message"/> carries.</summary>
     public static void Release(object message) => ForEachBatch(message, static batch => batch.Release());
 
+    /// <summary>
+    /// As <see cref="Retain"/>, for a holder that may keep <paramref name="message"/> long and out of the order its batches
+    /// were made in (a lagging peer's <see cref="Node.OutboundQueue"/>): a batch carved from <see cref="BatchArena"/> is
+    /// copied into an unordered buffer instead of retained, since one carved batch kept long keeps its whole slab from
+    /// reuse. Returns what the holder keeps and later gives to <see cref="Release"/>: <paramref name="message"/> itself,
+    /// its batches retained, when it carries no carved batch; else a new message of the same type whose batches are the
+    /// copies (each with the holder's one reference) and the other batches retained. The caller's references are
+    /// untouched either way. Allocates (a box, a records array, pooled buffers) only when it copies.
+    /// </summary>
+    public static object RetainDetached(object message)
+    {
+        switch (message)
+        {
+            case AcceptMessage m when m.Batch.IsCarved: return m with { Batch = CopyOf(m.Batch) };
+            case FetchReplyMessage { Batch: { IsCarved: true } batch } m: return m with { Batch = CopyOf(batch) };
+            case PublishMessage m when m.Run.IsCarved: return m with { Run = CopyOf(m.Run) };
+            case DeliverMessage m when m.Batch.IsCarved: return m with { Batch = CopyOf(m.Batch) };
+            // Promise records are an acceptor's accepted batches, carved as they came from the leader: copied too. The
+            // caller's records array is left as it is (it may share it); the copy gets its own.
+            case PromiseMessage m when AnyCarved(m.Records): return m with { Records = DetachRecords(m.Records) };
+            default:
+                Retain(message);
+                return message;
+        }
+    }
+
+    private static BatchBuffer CopyOf(BatchBuffer batch) => BatchBuffer.CopyOf(batch.Span);
+
+    private static bool AnyCarved(PromiseRecord[] records)
+    {
+        foreach (var r in records)
+            if (r.Batch.IsCarved) return true;
+        return false;
+    }
+
+    private static PromiseRecord[] DetachRecords(PromiseRecord[] records)
+    {
+        var kept = new PromiseRecord[records.Length];
+        for (int i = 0; i < records.Length; i++)
+        {
+            var r = records[i];
+            kept[i] = r with { Batch = r.Batch.IsCarved ? CopyOf(r.Batch) : r.Batch.Retain() };
+        }
+        return kept;
+    }
+
     private static void ForEachBatch(object message, Action<BatchBuffer> action)
     {
         switch (message)

@@ -32,6 +32,8 @@ namespace AtomicBcast.Node;
 ///   connection's drain starts after the previous one ended); a drain ends only after a pump in progress ended, so the
 ///   connection is never written after its drain returned.
 /// - After <see cref="Complete"/> nothing more is accepted, and what was queued before is still drained.
+/// - A lagging queue keeps no batch carved from <see cref="BatchArena"/>: from <see cref="HighWaterMark"/> queued
+///   messages on, a message admitted holds a copy of its carved batches (see <see cref="HighWaterMark"/>).
 /// </summary>
 internal sealed class OutboundQueue
 {
@@ -60,48 +62,91 @@ internal sealed class OutboundQueue
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _ring = new object?[capacity];
+        HighWaterMark = Math.Min(capacity / 4, HighWaterMarkMax);
     }
+
+    /// <summary>
+    /// The queue lags once it holds this many messages, and keeps no more carved batches by reference: a message admitted
+    /// from here on holds a copy of them (<see cref="OwnedFrames.RetainDetached"/>). Why: a peer that drains more slowly
+    /// than the leader sends keeps this queue full, so it admits one accept per one it drains, and those are spread thinly
+    /// through the order the leader carved its batches in; each one kept would pin its own 1 MiB slab long after its
+    /// neighbours left the delivery ring (measured by review: 64 MiB of queued 4 KiB batches pinned all 1,024 slabs, and
+    /// the arena was then off for the whole process). Below the mark the queue is healthy (a burst, a retransmitted window)
+    /// and copies nothing. A carved batch is kept only when admitted below the mark, so the queue holds at most about the
+    /// mark of them (exactly for the loop, its only producer of accepts; concurrent callers of <see cref="TryEnqueue"/>
+    /// can each pass the mark by one), and pins at most about the mark of slabs: a quarter of the arena's cap per lagging
+    /// peer at the defaults, and usually far less, as batches admitted below the mark came in a run and share slabs.
+    /// </summary>
+    internal int HighWaterMark { get; }
+
+    /// <summary>
+    /// <see cref="HighWaterMark"/> at most: the default <see cref="Consensus.ConsensusOptions.Window"/>, the accepts in
+    /// flight to one follower (a whole window retransmitted at once still goes by reference; the heartbeats and the few
+    /// fetch replies beside it may be copied). A small queue lags at a quarter of its capacity.
+    /// </summary>
+    private const int HighWaterMarkMax = 256;
 
     public long Dropped;
 
-    /// <summary>Queues <paramref name="message"/>, retaining its batches, and wakes the drain; false (nothing retained)
-    /// when full or closed.</summary>
+    /// <summary>Queues <paramref name="message"/>, retaining its batches (or copies, see <see cref="HighWaterMark"/>), and
+    /// wakes the drain; false (nothing kept) when full or closed.</summary>
     public bool TryEnqueue(object message)
     {
-        // Retained before the drain can see it: the drain releases right after writing.
-        OwnedFrames.Retain(message);
-        if (TryAdd(message, out bool wasEmpty))
+        if (Hold(message) is { } held)
         {
-            // A drain only waits after it found the queue empty, so waking at the empty-to-non-empty step is enough.
-            if (wasEmpty) _wake.Set();
-            return true;
+            if (TryAdd(held, out bool wasEmpty))
+            {
+                // A drain only waits after it found the queue empty, so waking at the empty-to-non-empty step is enough.
+                if (wasEmpty) _wake.Set();
+                return true;
+            }
+            OwnedFrames.Release(held);
         }
-        OwnedFrames.Release(message);
         Interlocked.Increment(ref Dropped);
         return false;
     }
 
     /// <summary>
-    /// Queues <paramref name="message"/> (retaining its batches) without waking the drain: the caller runs
-    /// <see cref="Pump"/> later, once for all it queued. True when the caller must remember to pump this queue (the first
-    /// message since the last pump); a message dropped (full or closed) is counted and released.
+    /// Queues <paramref name="message"/> (retaining its batches, or copies, see <see cref="HighWaterMark"/>) without waking
+    /// the drain: the caller runs <see cref="Pump"/> later, once for all it queued. True when the caller must remember to
+    /// pump this queue (the first message since the last pump); a message dropped (full or closed) is counted, and what
+    /// was taken for it released.
     /// </summary>
     public bool TryEnqueueForPump(object message)
     {
-        OwnedFrames.Retain(message);
-        lock (_lock)
+        if (Hold(message) is { } held)
         {
-            if (!_completed && _count < _ring.Length)
+            lock (_lock)
             {
-                Add(message);
-                bool first = !_pumpRequested;
-                _pumpRequested = true;
-                return first;
+                if (!_completed && _count < _ring.Length)
+                {
+                    Add(held);
+                    bool first = !_pumpRequested;
+                    _pumpRequested = true;
+                    return first;
+                }
             }
+            OwnedFrames.Release(held);
         }
-        OwnedFrames.Release(message);
         Interlocked.Increment(ref Dropped);
         return false;
+    }
+
+    /// <summary>
+    /// What the queue will keep of <paramref name="message"/>, with its own references, taken before the drain can see it
+    /// (the drain releases right after writing): the message itself, its batches retained, below
+    /// <see cref="HighWaterMark"/>; from there on a message holding copies of its carved batches; null, taking nothing,
+    /// when the queue is full, so a lagging queue does not copy the many messages it drops.
+    /// </summary>
+    private object? Hold(object message)
+    {
+        // Read without the lock (the copy is made outside it): the drain only lowers the count meanwhile, so for a single
+        // producer the count at the add is at most this one. Completion is checked at the add.
+        int count = Volatile.Read(ref _count);
+        if (count >= _ring.Length) return null;
+        if (count >= HighWaterMark) return OwnedFrames.RetainDetached(message);
+        OwnedFrames.Retain(message);
+        return message;
     }
 
     /// <summary>Refuses further messages; the drain writes what is queued and then returns.</summary>
