@@ -176,6 +176,17 @@ internal sealed class OutboundQueue
         _count++;
     }
 
+    /// <summary>What the queue holds now, oldest first (for tests).</summary>
+    internal object[] Queued()
+    {
+        lock (_lock)
+        {
+            var queued = new object[_count];
+            for (int i = 0; i < _count; i++) queued[i] = _ring[(_head + i) % _ring.Length]!;
+            return queued;
+        }
+    }
+
     /// <summary>The oldest message; false when the queue is empty.</summary>
     private bool TryTake([NotNullWhen(true)] out object? message)
     {

@@ -1,0 +1,249 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using AtomicBcast.Node;
+using AtomicBcast.Wire;
+using Xunit.Abstractions;
+using static AtomicBcast.Tests.Node.OutboundQueueTestKit;
+
+namespace AtomicBcast.Tests.Node;
+
+/// <summary>
+/// What an <see cref="OutboundQueue"/> keeps of carved batches (review C1: a lagging peer's queue pinned a slab per queued
+/// batch). Slab counts and the pool's idle bytes are process-wide: these run in the non-parallel collection.
+/// </summary>
+[Collection(MemoryMeasurementCollection.Name)]
+public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// The reviewer's model, scaled down: the leader carves every batch, a ring keeps the last few in order and releases
+    /// the oldest, and a follower's queue is filled and then drains one message per <c>SendsPerDrain</c> sends, so it
+    /// admits one accept in that many, 2 MiB apart in carve order. Kept by reference, each of those pinned its own slab
+    /// (64 queued: the arena reached the cap set here and refused carves); the queue now holds copies past its mark, so the
+    /// slabs in use stay within the ring's, the mark's and the current one.
+    /// </summary>
+    [Fact]
+    public async Task ALaggingQueueKeepsAboutItsMarkOfSlabsNotOnePerQueuedBatch()
+    {
+        const int capacity = 64;
+        const int batchBytes = 64 << 10;     // 16 per slab
+        const int ringBatches = 32;          // 2 MiB: 2 slabs, 3 when not aligned to them
+        const int sendsPerDrain = 32;        // 2 MiB between admitted accepts: each in a slab of its own
+        const int drains = 4 * capacity;     // the queue turns over 4 times
+        const int capSlabs = 48;             // below the 64 + 3 that one slab per queued batch needs
+        var queue = new OutboundQueue(capacity);
+        Assert.Equal(16, queue.HighWaterMark);
+        int ringSlabs = ringBatches * batchBytes / BatchArena.SlabBytes + 1;
+
+        int capBefore = BatchArena.SlabsInUseMax;
+        int inUseBefore = BatchArena.SlabsInUse;
+        long refusedBefore = BatchArena.RefusedAtCap;
+        var ring = new Queue<BatchBuffer>();
+        var writer = new OneFlushAtATimeWriter();
+        int peak = 0;
+        long instance = 0;
+        Task drain;
+        try
+        {
+            BatchArena.SlabsInUseMax = inUseBefore + capSlabs;
+            while (queue.Queued().Length < capacity) Send();
+            drain = queue.DrainAsync(new PipeConnection(writer), CancellationToken.None); // writes one, then waits for its flush
+            for (int d = 0; d < drains; d++)
+            {
+                for (int s = 0; s < sendsPerDrain; s++) Send();
+                writer.CompleteFlush(drain); // the drain writes the next one and waits again
+                peak = Math.Max(peak, BatchArena.SlabsInUse - inUseBefore);
+            }
+            queue.Complete();
+            while (!drain.IsCompleted) writer.CompleteFlush(drain);
+            await drain;
+        }
+        finally
+        {
+            BatchArena.SlabsInUseMax = capBefore;
+        }
+        while (ring.Count > 0) ring.Dequeue().Release();
+
+        output.WriteLine($"slabs in use at the peak: {peak} (mark {queue.HighWaterMark}, ring {ringSlabs}); dropped {queue.Dropped}; " +
+            $"refused at the cap: {BatchArena.RefusedAtCap - refusedBefore}");
+        Assert.True(peak <= queue.HighWaterMark + ringSlabs + 2, $"{peak} slabs in use at the peak");
+        Assert.Equal(0, BatchArena.RefusedAtCap - refusedBefore);
+        Assert.True(queue.Dropped > drains * (sendsPerDrain - 2), $"{queue.Dropped} dropped: the queue did not lag");
+        // Everything the queue held was given back: no slab is left but the arena's current one.
+        Assert.True(BatchArena.SlabsInUse - inUseBefore <= 1, $"{BatchArena.SlabsInUse - inUseBefore} slabs still in use");
+
+        void Send()
+        {
+            var batch = BatchBuffer.Rent(batchBytes, ordered: true);
+            queue.TryEnqueue(Accept(instance++, batch));
+            ring.Enqueue(batch); // the ring keeps the leader's reference
+            if (ring.Count > ringBatches) ring.Dequeue().Release();
+        }
+    }
+
+    /// <summary>
+    /// A healthy queue shares the caller's carved batch (one more reference, no copy); from its mark on it holds an
+    /// unordered copy with the same bytes and one reference of its own, and the caller's batch keeps the references it
+    /// would have without the queue. Everything is written, and every copy goes back to the pool.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BelowTheMarkTheQueueSharesCarvedBatchesAndFromItHoldsCopies(bool forPump)
+    {
+        var queue = new OutboundQueue(16);
+        int mark = queue.HighWaterMark;
+        Assert.Equal(4, mark);
+        const int count = 12;
+        var pool = PoolWithIdleArrays(count - mark, out long idle);
+        var shared = CarvedBatch();
+
+        for (int i = 0; i < count; i++) Assert.True(Enqueue(queue, forPump, Accept(i, shared)));
+        var queued = queue.Queued().Select(m => ((AcceptMessage)m).Batch).ToArray();
+        Assert.Equal(count, queued.Length);
+        Assert.Equal(1 + mark, shared.References);
+        for (int i = 0; i < mark; i++) Assert.Same(shared, queued[i]);
+        for (int i = mark; i < count; i++)
+        {
+            Assert.NotSame(shared, queued[i]);
+            Assert.False(queued[i].IsCarved, $"message {i} holds a carved batch");
+            Assert.Equal(1, queued[i].References);
+            Assert.True(queued[i].Span.SequenceEqual(shared.Span), $"message {i} holds other bytes");
+        }
+        Assert.Equal(idle - (count - mark) * pool, BatchArrayPool.IdleBytes); // the copies' arrays
+
+        queue.Complete();
+        var writer = new RecordingWriter();
+        await queue.DrainAsync(new PipeConnection(writer), CancellationToken.None).WaitAsync(Guard);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), WrittenInstances(writer));
+        Assert.Equal(1, shared.References);
+        Assert.Equal(idle, BatchArrayPool.IdleBytes);
+        Assert.Equal(0, queue.Dropped);
+        shared.Release();
+    }
+
+    /// <summary>
+    /// A full queue drops without taking anything (no reference, no copy); a closed one past its mark drops after copying,
+    /// and gives the copy back at once. The caller's batch ends with only the caller's reference.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADroppedMessageGivesBackExactlyWhatWasTakenForIt(bool forPump)
+    {
+        var full = new OutboundQueue(8);
+        var closed = new OutboundQueue(8);
+        Assert.Equal(2, full.HighWaterMark);
+        var pool = PoolWithIdleArrays(8, out long idle);
+        var shared = CarvedBatch();
+
+        for (int i = 0; i < 8; i++) Enqueue(full, forPump, Accept(i, shared));
+        for (int i = 0; i < 3; i++) Enqueue(closed, forPump, Accept(i, shared));
+        closed.Complete();
+        Assert.Equal(1 + 2 + 2, shared.References);
+        long idleHeld = idle - (6 + 1) * pool;
+        Assert.Equal(idleHeld, BatchArrayPool.IdleBytes);
+
+        Assert.False(Enqueue(full, forPump, Accept(8, shared)));
+        Assert.False(Enqueue(closed, forPump, Accept(3, shared)));
+        Assert.Equal(1, full.Dropped);
+        Assert.Equal(1, closed.Dropped);
+        Assert.Equal(1 + 2 + 2, shared.References);
+        Assert.Equal(idleHeld, BatchArrayPool.IdleBytes);
+        Assert.Equal(8, full.Queued().Length);
+        Assert.Equal(3, closed.Queued().Length);
+
+        full.Complete();
+        foreach (var queue in new[] { full, closed })
+            await queue.DrainAsync(new PipeConnection(new RecordingWriter()), CancellationToken.None).WaitAsync(Guard);
+        Assert.Equal(1, shared.References);
+        Assert.Equal(idle, BatchArrayPool.IdleBytes);
+        shared.Release();
+    }
+
+    // A valid batch (the drain's writes are read back) whose copies take one of the pool's large classes (above
+    // BatchArrayPool.SmallBytesMax), so that the pool's idle bytes show each copy taken and given back; small enough to be
+    // carved.
+    private static readonly byte[] s_batch = ValidBatch();
+    private static int BatchBytes => s_batch.Length;
+
+    private static byte[] ValidBatch()
+    {
+        var batch = AtomicBcast.Tests.Wire.WireTestKit.Batch(1, 24, 4000, false);
+        var bytes = batch.Span.ToArray();
+        batch.Release();
+        Assert.InRange(bytes.Length, 64 << 10, 128 << 10);
+        return bytes;
+    }
+
+    private static BatchBuffer CarvedBatch()
+    {
+        var batch = BatchBuffer.CopyOf(new ReadOnlySequence<byte>(s_batch), ordered: true);
+        Assert.True(batch.IsCarved);
+        return batch;
+    }
+
+    /// <summary>Leaves <paramref name="count"/> idle arrays in the size class of <see cref="BatchBytes"/>, so that each copy
+    /// takes one (and lowers the idle bytes) and each copy released puts it back; returns the class's array length.</summary>
+    private static long PoolWithIdleArrays(int count, out long idle)
+    {
+        var warm = Enumerable.Range(0, count).Select(_ => BatchBuffer.Rent(BatchBytes)).ToArray();
+        long before = BatchArrayPool.IdleBytes;
+        foreach (var batch in warm) batch.Release();
+        idle = BatchArrayPool.IdleBytes;
+        long length = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)BatchBytes);
+        Assert.Equal(before + count * length, idle); // else the pool was at its bound, and these checks would prove nothing
+        return length;
+    }
+
+    private static bool Enqueue(OutboundQueue queue, bool forPump, object message)
+    {
+        if (!forPump) return queue.TryEnqueue(message);
+        long dropped = queue.Dropped;
+        queue.TryEnqueueForPump(message); // true only for the first since the last pump
+        return queue.Dropped == dropped;
+    }
+
+    /// <summary>
+    /// A peer that takes one message per <see cref="CompleteFlush"/>: every write is over the queue's flush budget, so the
+    /// drain flushes after each message and waits until the test completes that flush. Bytes are discarded.
+    /// </summary>
+    private sealed class OneFlushAtATimeWriter : PipeWriter
+    {
+        private byte[] _buffer = new byte[128 << 10];
+        private TaskCompletionSource<FlushResult>? _held;
+        private int _flushes;
+
+        public override bool CanGetUnflushedBytes => true;
+        public override long UnflushedBytes => 1L << 30;
+        public override void Advance(int bytes) { }
+        public override Memory<byte> GetMemory(int sizeHint = 0) => Buffer(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => Buffer(sizeHint);
+        public override void CancelPendingFlush() { }
+        public override void Complete(Exception? exception = null) { }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Assert.Null(_held);
+            _held = new TaskCompletionSource<FlushResult>();
+            Interlocked.Increment(ref _flushes);
+            return new ValueTask<FlushResult>(_held.Task);
+        }
+
+        /// <summary>Completes the held flush; returns once <paramref name="drain"/> wrote the next message and waits on its
+        /// flush, or ended.</summary>
+        public void CompleteFlush(Task drain)
+        {
+            int flushes = Volatile.Read(ref _flushes);
+            var held = Interlocked.Exchange(ref _held, null);
+            Assert.NotNull(held);
+            held.SetResult(default); // the drain usually goes on inline, on this thread
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _flushes) > flushes || drain.IsCompleted, Guard), "the drain did not go on");
+        }
+
+        private byte[] Buffer(int sizeHint)
+        {
+            if (sizeHint > _buffer.Length) _buffer = new byte[sizeHint];
+            return _buffer;
+        }
+    }
+}
