@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using AtomicBcast.Node;
 using AtomicBcast.Wire;
 using Xunit.Abstractions;
@@ -94,7 +95,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         int mark = queue.HighWaterMark;
         Assert.Equal(4, mark);
         const int count = 12;
-        var pool = PoolWithIdleArrays(count - mark, out long idle);
+        long idle = PoolWithIdleArrays(count - mark);
         var shared = CarvedBatch();
 
         for (int i = 0; i < count; i++) Assert.True(Enqueue(queue, forPump, Accept(i, shared)));
@@ -109,7 +110,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
             Assert.Equal(1, queued[i].References);
             Assert.True(queued[i].Span.SequenceEqual(shared.Span), $"message {i} holds other bytes");
         }
-        Assert.Equal(idle - (count - mark) * pool, BatchArrayPool.IdleBytes); // the copies' arrays
+        Assert.Equal(idle - queued[mark..].Sum(ArrayBytes), BatchArrayPool.IdleBytes); // the copies' arrays came from the pool
 
         queue.Complete();
         var writer = new RecordingWriter();
@@ -133,15 +134,17 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var full = new OutboundQueue(8);
         var closed = new OutboundQueue(8);
         Assert.Equal(2, full.HighWaterMark);
-        var pool = PoolWithIdleArrays(8, out long idle);
+        long idle = PoolWithIdleArrays(8);
         var shared = CarvedBatch();
 
         for (int i = 0; i < 8; i++) Enqueue(full, forPump, Accept(i, shared));
         for (int i = 0; i < 3; i++) Enqueue(closed, forPump, Accept(i, shared));
         closed.Complete();
         Assert.Equal(1 + 2 + 2, shared.References);
-        long idleHeld = idle - (6 + 1) * pool;
-        Assert.Equal(idleHeld, BatchArrayPool.IdleBytes);
+        var copies = full.Queued().Concat(closed.Queued()).Select(m => ((AcceptMessage)m).Batch).Where(b => b != shared).ToArray();
+        Assert.Equal(6 + 1, copies.Length);
+        long idleHeld = BatchArrayPool.IdleBytes;
+        Assert.Equal(idle - copies.Sum(ArrayBytes), idleHeld);
 
         Assert.False(Enqueue(full, forPump, Accept(8, shared)));
         Assert.False(Enqueue(closed, forPump, Accept(3, shared)));
@@ -182,17 +185,26 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         return batch;
     }
 
-    /// <summary>Leaves <paramref name="count"/> idle arrays in the size class of <see cref="BatchBytes"/>, so that each copy
-    /// takes one (and lowers the idle bytes) and each copy released puts it back; returns the class's array length.</summary>
-    private static long PoolWithIdleArrays(int count, out long idle)
+    /// <summary>
+    /// Leaves at least <paramref name="count"/> idle arrays that a copy of <see cref="BatchBytes"/> takes (its size class
+    /// or the next), so that each copy lowers the pool's idle bytes by its array and each copy released raises them back;
+    /// returns the idle bytes.
+    /// </summary>
+    private static long PoolWithIdleArrays(int count)
     {
         var warm = Enumerable.Range(0, count).Select(_ => BatchBuffer.Rent(BatchBytes)).ToArray();
+        long arrays = warm.Sum(ArrayBytes);
         long before = BatchArrayPool.IdleBytes;
         foreach (var batch in warm) batch.Release();
-        idle = BatchArrayPool.IdleBytes;
-        long length = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)BatchBytes);
-        Assert.Equal(before + count * length, idle); // else the pool was at its bound, and these checks would prove nothing
-        return length;
+        long idle = BatchArrayPool.IdleBytes;
+        Assert.Equal(before + arrays, idle); // else the pool was at its bound, and these checks would prove nothing
+        return idle;
+    }
+
+    private static long ArrayBytes(BatchBuffer batch)
+    {
+        Assert.True(MemoryMarshal.TryGetArray(batch.Memory, out var segment));
+        return segment.Array!.Length;
     }
 
     private static bool Enqueue(OutboundQueue queue, bool forPump, object message)
