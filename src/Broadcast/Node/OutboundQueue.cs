@@ -81,8 +81,9 @@ internal sealed class OutboundQueue
 
     /// <summary>
     /// <see cref="HighWaterMark"/> at most: the default <see cref="Consensus.ConsensusOptions.Window"/>, the accepts in
-    /// flight to one follower (a whole window retransmitted at once still goes by reference; the heartbeats and the few
-    /// fetch replies beside it may be copied). A small queue lags at a quarter of its capacity.
+    /// flight to one follower: a whole window retransmitted into an empty queue still goes by reference (messages without
+    /// batches, such as heartbeats, count toward the mark, so the last accepts of a window behind them may be copied). A
+    /// small queue lags at a quarter of its capacity.
     /// </summary>
     private const int HighWaterMarkMax = 256;
 
