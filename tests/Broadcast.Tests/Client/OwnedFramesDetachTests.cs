@@ -17,18 +17,24 @@ public sealed class OwnedFramesDetachTests
     {
         var carved = Batch(5_000, ordered: true, seed: 1);
         var unordered = Batch(3_000, ordered: false, seed: 2);
+        var carved2 = Batch(7_000, ordered: true, seed: 5);
         object[] messages =
         [
             new AcceptMessage(Ballot1, 7, 6, carved),
             new FetchReplyMessage(7, Ballot1, FetchStatus.Chosen, carved),
             new DeliverMessage(100, 7, [1], carved),
             new PublishMessage(9, 1, 1, carved),
-            new PromiseMessage(Ballot1, 7, true, [new PromiseRecord(7, Ballot1, carved), new PromiseRecord(8, Ballot1, unordered)]),
+            new PromiseMessage(Ballot1, 7, true,
+                [new PromiseRecord(7, Ballot1, carved), new PromiseRecord(8, Ballot1, unordered), new PromiseRecord(9, Ballot1, carved2)]),
         ];
         foreach (var message in messages)
         {
-            var kept = OwnedFrames.RetainDetached(message);
+            long carvedBytes = OwnedFrames.CarvedBytes(message);
+            var kept = OwnedFrames.RetainDetached(message, out long copiedBytes);
             Assert.NotSame(message, kept);
+            // What was copied, known before copying: the carved batches' bytes.
+            Assert.Equal(message is PromiseMessage ? carved.Length + carved2.Length : carved.Length, carvedBytes);
+            Assert.Equal(carvedBytes, copiedBytes);
             Assert.Equal(message.GetType(), kept.GetType());
             var (original, copies) = (BatchesOf(message), BatchesOf(kept));
             Assert.Equal(original.Length, copies.Length);
@@ -52,9 +58,11 @@ public sealed class OwnedFramesDetachTests
             OwnedFrames.Release(kept);
             Assert.Equal(1, carved.References);
             Assert.Equal(1, unordered.References);
+            Assert.Equal(1, carved2.References);
         }
         carved.Release();
         unordered.Release();
+        carved2.Release();
     }
 
     [Fact]
@@ -72,7 +80,9 @@ public sealed class OwnedFramesDetachTests
         ];
         foreach (var message in messages)
         {
-            Assert.Same(message, OwnedFrames.RetainDetached(message));
+            Assert.Equal(0, OwnedFrames.CarvedBytes(message));
+            Assert.Same(message, OwnedFrames.RetainDetached(message, out long copiedBytes));
+            Assert.Equal(0, copiedBytes);
             Assert.Equal(message is AcceptMessage { Instance: 8 } ? 1 : ReferencesTaken(message, unordered), unordered.References);
             OwnedFrames.Release(message);
             Assert.Equal(1, unordered.References);

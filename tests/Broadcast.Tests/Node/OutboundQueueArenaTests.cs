@@ -143,6 +143,8 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         Assert.Equal(1 + 2 + 2, shared.References);
         var copies = full.Queued().Concat(closed.Queued()).Select(m => ((AcceptMessage)m).Batch).Where(b => b != shared).ToArray();
         Assert.Equal(6 + 1, copies.Length);
+        Assert.Equal(6L * BatchBytes, full.CopiedBytes);
+        Assert.Equal(1L * BatchBytes, closed.CopiedBytes);
         long idleHeld = BatchArrayPool.IdleBytes;
         Assert.Equal(idle - copies.Sum(ArrayBytes), idleHeld);
 
@@ -152,6 +154,8 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         Assert.Equal(1, closed.Dropped);
         Assert.Equal(1 + 2 + 2, shared.References);
         Assert.Equal(idleHeld, BatchArrayPool.IdleBytes);
+        Assert.Equal(6L * BatchBytes, full.CopiedBytes);
+        Assert.Equal(1L * BatchBytes, closed.CopiedBytes); // the refused message's copy is no longer counted
         Assert.Equal(8, full.Queued().Length);
         Assert.Equal(3, closed.Queued().Length);
 
@@ -160,7 +164,120 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
             await queue.DrainAsync(new PipeConnection(new RecordingWriter()), CancellationToken.None).WaitAsync(Guard);
         Assert.Equal(1, shared.References);
         Assert.Equal(idle, BatchArrayPool.IdleBytes);
+        Assert.Equal(0, full.CopiedBytes);
+        Assert.Equal(0, closed.CopiedBytes);
         shared.Release();
+    }
+
+    /// <summary>
+    /// A retransmit storm: a leader without a majority sends its unanswered window again every 100 ms, so one carved batch
+    /// reaches a lagging queue many times. References shared it; copies do not, so the queue's copies are bounded by
+    /// <see cref="OutboundQueue.CopiedBytesMax"/> bytes and the rest is dropped and counted, taking nothing (no reference,
+    /// no copy). Each copy is given back once written, and what is left when the drain ends (the peer closed) is given
+    /// back then: no copied bytes are left counted, the pool has all its arrays back and the batch only its owner's
+    /// reference.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARetransmitStormKeepsALaggingQueuesCopiesWithinTheirBound(bool forPump)
+    {
+        const int copies = 4;
+        var queue = new OutboundQueue(64, copiedBytesMax: copies * BatchBytes + BatchBytes / 2);
+        int mark = queue.HighWaterMark;
+        Assert.Equal(16, mark);
+        long idle = PoolWithIdleArrays(copies);
+        var shared = CarvedBatch();
+
+        var admitted = Enumerable.Range(0, 64).Select(i => Enqueue(queue, forPump, Accept(i, shared))).ToArray();
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => i < mark + copies), admitted);
+        Assert.Equal(64 - mark - copies, queue.Dropped);
+        Assert.Equal((long)copies * BatchBytes, queue.CopiedBytes);
+        Assert.True(queue.CopiedBytes <= queue.CopiedBytesMax);
+        Assert.Equal(1 + mark, shared.References); // nothing taken for the dropped ones
+        var held = queue.Queued().Select(m => ((AcceptMessage)m).Batch).ToArray();
+        Assert.Equal(mark + copies, held.Length);
+        Assert.All(held[mark..], b => Assert.False(b.IsCarved)); // never the carved batch by reference past the mark
+        Assert.Equal(idle - held[mark..].Sum(ArrayBytes), BatchArrayPool.IdleBytes);
+
+        // The peer takes one message per flush: the queue keeps lagging, and the storm goes on into the bound.
+        var writer = new OneFlushAtATimeWriter();
+        var drain = queue.DrainAsync(new PipeConnection(writer), CancellationToken.None); // writes #0, waits for its flush
+        long dropped = queue.Dropped;
+        for (int i = 0; i < 16; i++) Assert.False(Enqueue(queue, forPump, Accept(64 + i, shared)));
+        Assert.Equal(dropped + 16, queue.Dropped);
+        Assert.Equal((long)copies * BatchBytes, queue.CopiedBytes);
+
+        for (int i = 1; i <= mark; i++) writer.CompleteFlush(drain); // writes #1 to #mark, the first copy
+        Assert.Equal((long)(copies - 1) * BatchBytes, queue.CopiedBytes); // the written copy was given back
+        Assert.Equal(copies - 1, queue.Queued().Length);
+        writer.CompleteFlush(drain, connectionEnded: true); // the drain ends; the copies left are given back
+        await drain.WaitAsync(Guard);
+
+        Assert.Empty(queue.Queued());
+        Assert.Equal(0, queue.CopiedBytes);
+        Assert.Equal(1, shared.References);
+        Assert.Equal(idle, BatchArrayPool.IdleBytes);
+        shared.Release();
+    }
+
+    /// <summary>
+    /// The bound is on copies only: past it, messages that carry no carved batch (a heartbeat, an Accepted, an accept of
+    /// an unordered batch) copy nothing and are admitted until the queue is full, while an accept of a carved batch is
+    /// dropped.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PastTheCopyBoundMessagesWithoutCarvedBatchesAreStillAdmittedUntilFull(bool forPump)
+    {
+        var queue = new OutboundQueue(16, copiedBytesMax: BatchBytes + BatchBytes / 2);
+        Assert.Equal(4, queue.HighWaterMark);
+        var shared = CarvedBatch();
+        var unordered = BatchBuffer.CopyOf(new ReadOnlySequence<byte>(s_batch));
+        Assert.False(unordered.IsCarved);
+        var ballot = Ballot.Create(1, 1);
+
+        for (int i = 0; i < 5; i++) Assert.True(Enqueue(queue, forPump, Accept(i, shared))); // 4 shared, 1 copied
+        Assert.Equal((long)BatchBytes, queue.CopiedBytes);
+        Assert.False(Enqueue(queue, forPump, Accept(5, shared))); // a second copy would pass the bound
+        Assert.Equal(1, queue.Dropped);
+
+        Assert.True(Enqueue(queue, forPump, Accept(6, unordered))); // shared by reference: no copy
+        Assert.True(Enqueue(queue, forPump, new AcceptedMessage(ballot, 0, 6)));
+        for (int i = 0; i < 9; i++) Assert.True(Enqueue(queue, forPump, new HeartbeatMessage(ballot, i)));
+        Assert.Equal(16, queue.Queued().Length);
+        Assert.False(Enqueue(queue, forPump, new HeartbeatMessage(ballot, 9))); // full
+        Assert.Equal(2, queue.Dropped);
+        Assert.Equal((long)BatchBytes, queue.CopiedBytes);
+        Assert.Equal(2, unordered.References);
+        Assert.Equal(1 + 4, shared.References);
+
+        queue.Complete();
+        var writer = new RecordingWriter();
+        await queue.DrainAsync(new PipeConnection(writer), CancellationToken.None).WaitAsync(Guard);
+        string[] written = [.. Enumerable.Repeat(nameof(AcceptMessage), 6), nameof(AcceptedMessage), .. Enumerable.Repeat(nameof(HeartbeatMessage), 9)];
+        Assert.Equal(written, WrittenTypes(writer));
+        Assert.Equal(0, queue.CopiedBytes);
+        Assert.Equal(1, shared.References);
+        Assert.Equal(1, unordered.References);
+        shared.Release();
+        unordered.Release();
+    }
+
+    /// <summary>The type of every message written to <paramref name="writer"/>, in order (their batches released).</summary>
+    private static List<string> WrittenTypes(RecordingWriter writer)
+    {
+        var buffer = new ReadOnlySequence<byte>(writer.Written);
+        var types = new List<string>();
+        while (FrameCodec.TryReadFrame(ref buffer, out var frame))
+        {
+            var message = MessageReader.ReadOwned(frame);
+            types.Add(message.GetType().Name);
+            AtomicBcast.Client.OwnedFrames.Release(message);
+        }
+        Assert.Equal(0, buffer.Length);
+        return types;
     }
 
     // A valid batch (the drain's writes are read back) whose copies take one of the pool's large classes (above
@@ -241,14 +358,14 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
             return new ValueTask<FlushResult>(_held.Task);
         }
 
-        /// <summary>Completes the held flush; returns once <paramref name="drain"/> wrote the next message and waits on its
-        /// flush, or ended.</summary>
-        public void CompleteFlush(Task drain)
+        /// <summary>Completes the held flush (as a pipe whose reader ended when <paramref name="connectionEnded"/>); returns
+        /// once <paramref name="drain"/> wrote the next message and waits on its flush, or ended.</summary>
+        public void CompleteFlush(Task drain, bool connectionEnded = false)
         {
             int flushes = Volatile.Read(ref _flushes);
             var held = Interlocked.Exchange(ref _held, null);
             Assert.NotNull(held);
-            held.SetResult(default); // the drain usually goes on inline, on this thread
+            held.SetResult(new FlushResult(isCanceled: false, isCompleted: connectionEnded)); // the drain usually goes on inline
             Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _flushes) > flushes || drain.IsCompleted, Guard), "the drain did not go on");
         }
 
