@@ -34,6 +34,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var queue = new OutboundQueue(capacity);
         Assert.Equal(16, queue.HighWaterMark);
         int ringSlabs = ringBatches * batchBytes / BatchArena.SlabBytes + 1;
+        var content = ValidBatchOf(batchBytes); // the drain writes them: a Debug build checks each batch's header
 
         int capBefore = BatchArena.SlabsInUseMax;
         int inUseBefore = BatchArena.SlabsInUse;
@@ -75,6 +76,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         void Send()
         {
             var batch = BatchBuffer.Rent(batchBytes, ordered: true);
+            content.CopyTo(batch.WritableSpan);
             queue.TryEnqueue(Accept(instance++, batch));
             ring.Enqueue(batch); // the ring keeps the leader's reference
             if (ring.Count > ringBatches) ring.Dequeue().Release();
@@ -292,6 +294,19 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var bytes = batch.Span.ToArray();
         batch.Release();
         Assert.InRange(bytes.Length, 64 << 10, 128 << 10);
+        return bytes;
+    }
+
+    /// <summary>The bytes of a valid batch of exactly <paramref name="length"/> bytes (one run of one message).</summary>
+    private static byte[] ValidBatchOf(int length)
+    {
+        var probe = AtomicBcast.Tests.Wire.WireTestKit.Batch(1, 1, length / 2, false);
+        int overhead = probe.Length - length / 2;
+        probe.Release();
+        var batch = AtomicBcast.Tests.Wire.WireTestKit.Batch(1, 1, length - overhead, false);
+        var bytes = batch.Span.ToArray();
+        batch.Release();
+        Assert.Equal(length, bytes.Length);
         return bytes;
     }
 
