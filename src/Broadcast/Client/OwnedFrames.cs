@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using AtomicBcast.Wire;
 
@@ -47,6 +48,72 @@ internal static class OwnedFrames
 
     /// <summary>Drops one reference of every batch <paramref name="message"/> carries.</summary>
     public static void Release(object message) => ForEachBatch(message, static batch => batch.Release());
+
+    /// <summary>
+    /// As <see cref="Retain"/>, for a holder that may keep <paramref name="message"/> long and out of the order its batches
+    /// were made in (a lagging peer's <see cref="Node.OutboundQueue"/>): a batch carved from <see cref="BatchArena"/> is
+    /// copied into an unordered buffer instead of retained, since one carved batch kept long keeps its whole slab from
+    /// reuse. Returns what the holder keeps and later gives to <see cref="Release"/>: <paramref name="message"/> itself,
+    /// its batches retained, when it carries no carved batch; else a new message of the same type whose batches are the
+    /// copies (each with the holder's one reference) and the other batches retained. The caller's references are
+    /// untouched either way. Allocates (a box, a records array, pooled buffers) only when it copies.
+    /// <paramref name="copiedBytes"/>: the bytes copied, <see cref="CarvedBytes"/> of <paramref name="message"/> (0 when
+    /// nothing was), which the holder may count until it releases what it kept.
+    /// </summary>
+    public static object RetainDetached(object message, out long copiedBytes)
+    {
+        copiedBytes = CarvedBytes(message);
+        switch (message)
+        {
+            case AcceptMessage m when m.Batch.IsCarved: return m with { Batch = CopyOf(m.Batch) };
+            case FetchReplyMessage { Batch: { IsCarved: true } batch } m: return m with { Batch = CopyOf(batch) };
+            case PublishMessage m when m.Run.IsCarved: return m with { Run = CopyOf(m.Run) };
+            case DeliverMessage m when m.Batch.IsCarved: return m with { Batch = CopyOf(m.Batch) };
+            // Promise records are an acceptor's accepted batches, carved as they came from the leader: copied too. The
+            // caller's records array is left as it is (it may share it); the copy gets its own.
+            case PromiseMessage m when copiedBytes > 0: return m with { Records = DetachRecords(m.Records) };
+            default:
+                Debug.Assert(copiedBytes == 0, "a carved batch is left uncopied");
+                Retain(message);
+                return message;
+        }
+    }
+
+    /// <summary>
+    /// The bytes of the carved batches <paramref name="message"/> carries: what <see cref="RetainDetached"/> would copy,
+    /// known before copying (a holder with a bound on its copies checks it first). Allocates nothing.
+    /// </summary>
+    public static long CarvedBytes(object message)
+    {
+        switch (message)
+        {
+            case AcceptMessage m: return CarvedLength(m.Batch);
+            case FetchReplyMessage { Batch: { } batch }: return CarvedLength(batch);
+            case PublishMessage m: return CarvedLength(m.Run);
+            case DeliverMessage m: return CarvedLength(m.Batch);
+            case PromiseMessage m:
+                long bytes = 0;
+                foreach (var r in m.Records) bytes += CarvedLength(r.Batch);
+                return bytes;
+            default:
+                return 0;
+        }
+    }
+
+    private static long CarvedLength(BatchBuffer batch) => batch.IsCarved ? batch.Length : 0;
+
+    private static BatchBuffer CopyOf(BatchBuffer batch) => BatchBuffer.CopyOf(batch.Span);
+
+    private static PromiseRecord[] DetachRecords(PromiseRecord[] records)
+    {
+        var kept = new PromiseRecord[records.Length];
+        for (int i = 0; i < records.Length; i++)
+        {
+            var r = records[i];
+            kept[i] = r with { Batch = r.Batch.IsCarved ? CopyOf(r.Batch) : r.Batch.Retain() };
+        }
+        return kept;
+    }
 
     private static void ForEachBatch(object message, Action<BatchBuffer> action)
     {

@@ -21,6 +21,11 @@ internal static class NodeMetrics
     {
         s_meter.CreateObservableCounter("atomicbcast.log.fsyncs", () => s_logs.Keys.Sum(l => l.FlushCount), description: "log flushes (one fdatasync each)");
         s_meter.CreateObservableCounter("atomicbcast.log.bytes", () => s_logs.Keys.Sum(l => l.FlushedBytes), "By", "bytes written to the log");
+        // The batch arena is per process: these are the process's figures, whichever members it runs.
+        s_meter.CreateObservableGauge("atomicbcast.arena.slabs", () => BatchArena.SlabsInUse, "{slab}",
+            $"1 MiB slabs of batch memory in use (current or holding batches); at {BatchArena.SlabsInUseMax} new batches take the size classes");
+        s_meter.CreateObservableCounter("atomicbcast.arena.refused", () => BatchArena.RefusedAtCap, "{batch}",
+            "batches that took the size classes because the arena's slabs were all in use (the GC copies those again)");
     }
 
     public static void Track(GroupCommitLog log) => s_logs[log] = true;

@@ -32,6 +32,10 @@ namespace AtomicBcast.Node;
 ///   connection's drain starts after the previous one ended); a drain ends only after a pump in progress ended, so the
 ///   connection is never written after its drain returned.
 /// - After <see cref="Complete"/> nothing more is accepted, and what was queued before is still drained.
+/// - A lagging queue keeps no batch carved from <see cref="BatchArena"/>: from <see cref="HighWaterMark"/> queued
+///   messages on, a message admitted holds a copy of its carved batches (see <see cref="HighWaterMark"/>), and the copies
+///   one queue holds are bounded by <see cref="CopiedBytesMax"/> bytes: past it, a message with carved batches is dropped
+///   (one batch retransmitted many times makes as many copies, where references shared it).
 /// </summary>
 internal sealed class OutboundQueue
 {
@@ -40,6 +44,8 @@ internal sealed class OutboundQueue
     private int _head;
     private int _count;
     private bool _completed;
+    private long _copiedBytes;               // held by copies in the ring and by messages taken and not yet released
+    private int[]? _copiedBytesAt;           // per slot of _ring (same index): its message's copied bytes; at the first copy
 
     // The writers' turns, all under _lock. The pump writes only while a drain is idle (waiting for a message) and never
     // while another pump runs; a drain that wakes during a pump waits for its end (_wakeDrainAfterPump).
@@ -56,52 +62,169 @@ internal sealed class OutboundQueue
     // Set when a message arrives in an empty queue, at Complete, at a drain's cancellation and when a pump hands over.
     private readonly WakeSignal _wake = new();
 
-    public OutboundQueue(int capacity)
+    /// <param name="capacity">Messages queued at most.</param>
+    /// <param name="copiedBytesMax">See <see cref="CopiedBytesMax"/> (tests set a small one).</param>
+    public OutboundQueue(int capacity, int copiedBytesMax = CopiedBytesMaxDefault)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(copiedBytesMax);
         _ring = new object?[capacity];
+        HighWaterMark = Math.Min(capacity / 4, HighWaterMarkMax);
+        CopiedBytesMax = copiedBytesMax;
+    }
+
+    /// <summary>
+    /// The queue lags once it holds this many messages, and keeps no more carved batches by reference: a message admitted
+    /// from here on holds a copy of them (<see cref="OwnedFrames.RetainDetached"/>). Why: a peer that drains more slowly
+    /// than the leader sends keeps this queue full, so it admits one accept per one it drains, and those are spread thinly
+    /// through the order the leader carved its batches in; each one kept would pin its own 1 MiB slab long after its
+    /// neighbours left the delivery ring (measured by review: 64 MiB of queued 4 KiB batches pinned all 1,024 slabs, and
+    /// the arena was then off for the whole process). Below the mark the queue is healthy (a burst, a retransmitted window)
+    /// and copies nothing. A carved batch is kept only when admitted below the mark, so the queue holds at most about the
+    /// mark of them (exactly for the loop, its only producer of accepts; concurrent callers of <see cref="TryEnqueue"/>
+    /// can each pass the mark by one), and pins at most about the mark of slabs: a quarter of the arena's cap per lagging
+    /// peer at the defaults, and usually far less, as batches admitted below the mark came in a run and share slabs. The
+    /// copies are not shared (the same batch queued again is copied again), so their bytes have a bound of their own,
+    /// <see cref="CopiedBytesMax"/>, past which a message with carved batches is dropped.
+    /// </summary>
+    internal int HighWaterMark { get; }
+
+    /// <summary>
+    /// <see cref="HighWaterMark"/> at most: the default <see cref="Consensus.ConsensusOptions.Window"/>, the accepts in
+    /// flight to one follower: a whole window retransmitted into an empty queue still goes by reference (messages without
+    /// batches, such as heartbeats, count toward the mark, so the last accepts of a window behind them may be copied). A
+    /// small queue lags at a quarter of its capacity.
+    /// </summary>
+    private const int HighWaterMarkMax = 256;
+
+    /// <summary>
+    /// Bytes of batch copies (made from <see cref="HighWaterMark"/> on) the queue holds at most; past it, a message whose
+    /// carved batches would be copied is dropped (counted in <see cref="Dropped"/>, as when full), never kept by reference (that
+    /// would pin its slab again). Why a bound: copies are not shared. References shared a batch queued many times, so the
+    /// queue's batches were bounded by the distinct ones (the leader's window) whatever the queue's length; but a leader
+    /// without a majority retransmits its whole unanswered window every 100 ms, and a lagging queue of 16,384 would then
+    /// hold that many copies of up to 256 KiB each (<see cref="BatchArena.CarveBytesMax"/>), about 4 GiB. Dropping is
+    /// allowed for every message here: consensus retransmits, and a follower fetches what it missed. Messages without
+    /// carved batches (heartbeats, Accepted, acks) copy nothing and are not held back by it.
+    /// </summary>
+    internal long CopiedBytesMax { get; }
+
+    /// <summary>
+    /// <see cref="CopiedBytesMax"/> by default: the default <see cref="Consensus.ConsensusOptions.WindowBytes"/>, so a
+    /// lagging queue's copies never hold more than one window's worth of accepts, about what its references held at most
+    /// in a storm before the copies. Counted in batch bytes; the pooled arrays holding them are rounded up to a power of
+    /// two, so up to twice that in arrays. A single message whose carved batches pass the bound alone (a promise carrying
+    /// more than 64 MiB of accepted batches) is never admitted past the mark; below it, it goes by reference.
+    /// </summary>
+    public const int CopiedBytesMaxDefault = 64 << 20;
+
+    /// <summary>Bytes of batch copies the queue holds now, messages taken for a write and not yet released included (for
+    /// tests).</summary>
+    internal long CopiedBytes
+    {
+        get { lock (_lock) return _copiedBytes; }
     }
 
     public long Dropped;
 
-    /// <summary>Queues <paramref name="message"/>, retaining its batches, and wakes the drain; false (nothing retained)
-    /// when full or closed.</summary>
+    /// <summary>Queues <paramref name="message"/>, retaining its batches (or copies, see <see cref="HighWaterMark"/>), and
+    /// wakes the drain; false (nothing kept) when full or closed.</summary>
     public bool TryEnqueue(object message)
     {
-        // Retained before the drain can see it: the drain releases right after writing.
-        OwnedFrames.Retain(message);
-        if (TryAdd(message, out bool wasEmpty))
+        if (Hold(message, out int copied) is { } held)
         {
-            // A drain only waits after it found the queue empty, so waking at the empty-to-non-empty step is enough.
-            if (wasEmpty) _wake.Set();
-            return true;
+            if (TryAdd(held, copied, out bool wasEmpty))
+            {
+                // A drain only waits after it found the queue empty, so waking at the empty-to-non-empty step is enough.
+                if (wasEmpty) _wake.Set();
+                return true;
+            }
+            ReleaseHeld(held, copied);
         }
-        OwnedFrames.Release(message);
         Interlocked.Increment(ref Dropped);
         return false;
     }
 
     /// <summary>
-    /// Queues <paramref name="message"/> (retaining its batches) without waking the drain: the caller runs
-    /// <see cref="Pump"/> later, once for all it queued. True when the caller must remember to pump this queue (the first
-    /// message since the last pump); a message dropped (full or closed) is counted and released.
+    /// Queues <paramref name="message"/> (retaining its batches, or copies, see <see cref="HighWaterMark"/>) without waking
+    /// the drain: the caller runs <see cref="Pump"/> later, once for all it queued. True when the caller must remember to
+    /// pump this queue (the first message since the last pump); a message dropped (full or closed) is counted, and what
+    /// was taken for it released.
     /// </summary>
     public bool TryEnqueueForPump(object message)
     {
-        OwnedFrames.Retain(message);
-        lock (_lock)
+        if (Hold(message, out int copied) is { } held)
         {
-            if (!_completed && _count < _ring.Length)
+            lock (_lock)
             {
-                Add(message);
-                bool first = !_pumpRequested;
-                _pumpRequested = true;
-                return first;
+                if (!_completed && _count < _ring.Length)
+                {
+                    Add(held, copied);
+                    bool first = !_pumpRequested;
+                    _pumpRequested = true;
+                    return first;
+                }
             }
+            ReleaseHeld(held, copied);
         }
-        OwnedFrames.Release(message);
         Interlocked.Increment(ref Dropped);
         return false;
+    }
+
+    /// <summary>
+    /// What the queue will keep of <paramref name="message"/>, with its own references, taken before the drain can see it
+    /// (the drain releases right after writing): the message itself, its batches retained, below
+    /// <see cref="HighWaterMark"/>; from there on a message holding copies of its carved batches, whose bytes
+    /// (<paramref name="copied"/>) are counted toward <see cref="CopiedBytesMax"/> until <see cref="ReleaseHeld"/>; null,
+    /// taking nothing, when the queue is full or the copies would pass their bound, so a lagging queue does not copy the
+    /// many messages it drops.
+    /// </summary>
+    private object? Hold(object message, out int copied)
+    {
+        copied = 0;
+        // Read without the lock (the copy is made outside it): the drain only lowers the count meanwhile, so for a single
+        // producer the count at the add is at most this one. Completion is checked at the add.
+        int count = Volatile.Read(ref _count);
+        if (count >= _ring.Length) return null;
+        if (count < HighWaterMark)
+        {
+            OwnedFrames.Retain(message);
+            return message;
+        }
+        long carved = OwnedFrames.CarvedBytes(message);
+        if (carved > 0 && !TryCountCopy(carved)) return null;
+        var held = OwnedFrames.RetainDetached(message, out long copiedBytes);
+        Debug.Assert(copiedBytes == carved, "copied what was counted");
+        copied = (int)carved; // at most CopiedBytesMax, an int
+        return held;
+    }
+
+    /// <summary>
+    /// Counts <paramref name="bytes"/> of copies before they are made (under the lock: concurrent callers of
+    /// <see cref="TryEnqueue"/> never pass the bound together); false when they would pass <see cref="CopiedBytesMax"/>.
+    /// </summary>
+    private bool TryCountCopy(long bytes)
+    {
+        lock (_lock)
+        {
+            if (bytes > CopiedBytesMax - _copiedBytes) return false;
+            _copiedBytes += bytes;
+            _copiedBytesAt ??= new int[_ring.Length]; // only a queue that ever lagged pays for it
+            return true;
+        }
+    }
+
+    /// <summary>Drops the queue's hold on <paramref name="held"/> (what <see cref="Hold"/> returned), and its
+    /// <paramref name="copied"/> bytes from the count of copies.</summary>
+    private void ReleaseHeld(object held, int copied)
+    {
+        OwnedFrames.Release(held);
+        if (copied == 0) return;
+        lock (_lock)
+        {
+            _copiedBytes -= copied;
+            Debug.Assert(_copiedBytes >= 0, "copied bytes released twice");
+        }
     }
 
     /// <summary>Refuses further messages; the drain writes what is queued and then returns.</summary>
@@ -111,35 +234,49 @@ internal sealed class OutboundQueue
         _wake.Set();
     }
 
-    private bool TryAdd(object message, out bool wasEmpty)
+    private bool TryAdd(object message, int copied, out bool wasEmpty)
     {
         lock (_lock)
         {
             wasEmpty = _count == 0;
             if (_completed || _count == _ring.Length) return false;
-            Add(message);
+            Add(message, copied);
             return true;
         }
     }
 
-    private void Add(object message)
+    private void Add(object message, int copied)
     {
         Debug.Assert(Monitor.IsEntered(_lock) && _count < _ring.Length, "add under the lock, with room");
         int tail = _head + _count;
         if (tail >= _ring.Length) tail -= _ring.Length;
         _ring[tail] = message;
+        if (copied > 0) _copiedBytesAt![tail] = copied; // allocated when the copy was counted; a slot taken is left 0
         _count++;
     }
 
-    /// <summary>The oldest message; false when the queue is empty.</summary>
-    private bool TryTake([NotNullWhen(true)] out object? message)
+    /// <summary>What the queue holds now, oldest first (for tests).</summary>
+    internal object[] Queued()
     {
-        lock (_lock) return TryTakeLocked(out message);
+        lock (_lock)
+        {
+            var queued = new object[_count];
+            for (int i = 0; i < _count; i++) queued[i] = _ring[(_head + i) % _ring.Length]!;
+            return queued;
+        }
     }
 
-    private bool TryTakeLocked([NotNullWhen(true)] out object? message)
+    /// <summary>The oldest message and its copied bytes, which the taker gives to <see cref="ReleaseHeld"/>; false when
+    /// the queue is empty.</summary>
+    private bool TryTake([NotNullWhen(true)] out object? message, out int copied)
+    {
+        lock (_lock) return TryTakeLocked(out message, out copied);
+    }
+
+    private bool TryTakeLocked([NotNullWhen(true)] out object? message, out int copied)
     {
         Debug.Assert(Monitor.IsEntered(_lock), "take under the lock");
+        copied = 0;
         if (_count == 0)
         {
             message = null;
@@ -148,6 +285,11 @@ internal sealed class OutboundQueue
         message = _ring[_head];
         Debug.Assert(message is not null, "a counted slot is empty");
         _ring[_head] = null;
+        if (_copiedBytesAt is { } copiedAt)
+        {
+            copied = copiedAt[_head];
+            copiedAt[_head] = 0;
+        }
         if (++_head == _ring.Length) _head = 0;
         _count--;
         return true;
@@ -163,8 +305,9 @@ internal sealed class OutboundQueue
     private static bool FlushDue(PipeWriter output, ref int unflushed) =>
         output.CanGetUnflushedBytes ? output.UnflushedBytes >= FlushEveryBytes : ++unflushed >= FlushEveryMessages;
 
-    /// <summary>Writes one message and drops the queue's reference of its batches, written or not.</summary>
-    private static void WriteAndRelease(PipeWriter output, object message)
+    /// <summary>Writes one message and drops the queue's hold on it (its batches' references, its copies), written or
+    /// not.</summary>
+    private void WriteAndRelease(PipeWriter output, object message, int copied)
     {
         try
         {
@@ -172,7 +315,7 @@ internal sealed class OutboundQueue
         }
         finally
         {
-            OwnedFrames.Release(message);
+            ReleaseHeld(message, copied);
         }
     }
 
@@ -182,15 +325,16 @@ internal sealed class OutboundQueue
     /// retransmitted 1 MiB accepts to a follower that fell behind) and flushing once would copy all of it into pipe memory
     /// first. Flushing at a byte budget keeps the queue's batches as references and lets the flush wait.
     /// </summary>
-    private bool WriteUpToBudget(PipeWriter output, object first)
+    private bool WriteUpToBudget(PipeWriter output, object first, int firstCopied)
     {
         int unflushed = 0;
         var message = first;
+        int copied = firstCopied;
         do
         {
-            WriteAndRelease(output, message);
+            WriteAndRelease(output, message, copied);
             if (FlushDue(output, ref unflushed)) return true;
-        } while (TryTake(out message));
+        } while (TryTake(out message, out copied));
         return false;
     }
 
@@ -219,7 +363,7 @@ internal sealed class OutboundQueue
         {
             // One byte budget per pump: the loop copies and sends at most that much per connection per burst; the drain,
             // off the loop thread, writes the rest (a retransmitted window, a catch-up of large fetch replies).
-            if (TryTake(out var first)) budgetSpent = WriteUpToBudget(output, first);
+            if (TryTake(out var first, out int copied)) budgetSpent = WriteUpToBudget(output, first, copied);
             // With the drain's token, as the drain's own flushes: a flush the peer holds back and the drain awaits ends
             // when the drain is cancelled (else stopping would wait for a peer that never reads).
             flush = output.FlushAsync(drainCancelled);
@@ -255,9 +399,10 @@ internal sealed class OutboundQueue
 
     /// <summary>The drain's next step, under the lock: what a pump handed over first, then queued messages, then the end
     /// or a wait (during which the pump may write).</summary>
-    private DrainStep NextDrainStep(out object? message, out ValueTask<FlushResult> flush)
+    private DrainStep NextDrainStep(out object? message, out int copied, out ValueTask<FlushResult> flush)
     {
         message = null;
+        copied = 0;
         flush = default;
         lock (_lock)
         {
@@ -279,7 +424,7 @@ internal sealed class OutboundQueue
                 _handedFlush = null;
                 return DrainStep.AwaitFlush;
             }
-            if (TryTakeLocked(out message)) return DrainStep.Write;
+            if (TryTakeLocked(out message, out copied)) return DrainStep.Write;
             if (_completed) return DrainStep.End;
             _drainIdle = true;
             return DrainStep.Wait;
@@ -302,7 +447,7 @@ internal sealed class OutboundQueue
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                switch (NextDrainStep(out var message, out var handed))
+                switch (NextDrainStep(out var message, out int copied, out var handed))
                 {
                     case DrainStep.End:
                         return;
@@ -319,9 +464,9 @@ internal sealed class OutboundQueue
                         bool budgetSpent;
                         do
                         {
-                            budgetSpent = WriteUpToBudget(output, message!);
+                            budgetSpent = WriteUpToBudget(output, message!, copied);
                             if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
-                        } while (budgetSpent && TryTake(out message));
+                        } while (budgetSpent && TryTake(out message, out copied));
                         break;
                 }
             }
@@ -368,6 +513,6 @@ internal sealed class OutboundQueue
             await _wake.WaitAsync().ConfigureAwait(false);
         }
         // Whatever is left will never be written: drop its references.
-        while (TryTake(out var left)) OwnedFrames.Release(left);
+        while (TryTake(out var left, out int copied)) ReleaseHeld(left, copied);
     }
 }

@@ -40,6 +40,7 @@ internal static class BatchArena
     private static Slab? s_current;
     private static int s_slabsInUse;
     private static long s_slabsCreated;
+    private static long s_refusedAtCap;
 
     /// <summary>
     /// Slabs in use at most: 1 GiB, four times a member's default delivery ring (an embedded cluster runs three
@@ -59,6 +60,16 @@ internal static class BatchArena
         get { lock (s_gate) return s_slabsInUse; }
     }
 
+    /// <summary>
+    /// Carves refused since the process started because <see cref="SlabsInUseMax"/> slabs were in use: each such batch
+    /// took the size classes instead (for metrics, tests and diagnostics). Rising means some holder keeps slabs from reuse
+    /// and the GC copies batches again.
+    /// </summary>
+    public static long RefusedAtCap
+    {
+        get { lock (s_gate) return s_refusedAtCap; }
+    }
+
     /// <summary>Empty slabs waiting for reuse (for tests and diagnostics).</summary>
     public static int IdleSlabs
     {
@@ -68,7 +79,7 @@ internal static class BatchArena
     /// <summary>
     /// Carves <paramref name="length"/> bytes (1 to <see cref="CarveBytesMax"/>) and takes a hold on their slab, which
     /// the caller gives back with <see cref="Release"/> exactly once; null when <see cref="SlabsInUseMax"/> slabs are
-    /// in use and the current one is full.
+    /// in use and the current one is full (counted in <see cref="RefusedAtCap"/>).
     /// </summary>
     public static Slab? TryCarve(int length, out int offset)
     {
@@ -83,6 +94,7 @@ internal static class BatchArena
             {
                 if (s_slabsInUse >= SlabsInUseMax)
                 {
+                    s_refusedAtCap++;
                     offset = 0;
                     return null;
                 }

@@ -59,7 +59,7 @@ public sealed class BatchBuffer
             buffer._slab = slab;
             buffer._array = slab.Bytes;
         }
-        else buffer._array = BatchArrayPool.Rent(bytes);
+        else buffer._array = BatchArrayPool.Rent(bytes); // an ordered batch refused at the arena's cap is counted there
         buffer._length = length;
         buffer._references = 1;
         return buffer;

@@ -116,6 +116,7 @@ public class BatchArenaTests
     public void PastItsBoundTheArenaLeavesBatchesToTheSizeClasses()
     {
         int boundBefore = BatchArena.SlabsInUseMax;
+        long refusedBefore = BatchArena.RefusedAtCap;
         var held = new List<BatchBuffer>();
         try
         {
@@ -129,6 +130,7 @@ public class BatchArenaTests
             }
             Assert.Contains(held, batch => batch.IsCarved);
             Assert.Contains(held, batch => !batch.IsCarved);
+            Assert.Equal(held.Count(batch => !batch.IsCarved), BatchArena.RefusedAtCap - refusedBefore); // each refusal counted
             for (int i = 0; i < held.Count; i++)
                 Assert.True(held[i].Span.IndexOfAnyExcept((byte)i) < 0, $"batch {i} was overwritten");
         }
