@@ -32,8 +32,9 @@ public sealed partial class MemberHost
             Tls = options.Tls,
             // Our readers only parse frames and post them to the loop; our sends come mostly from the loop's pump.
             InlineHandOffs = true,
-            // Peer links and the first clients: a received frame reaches the loop after one thread wake-up, not two.
-            // The member's peer links (two per peer) come first at start-up; later clients receive the usual way.
+            // A received frame reaches the loop after one thread wake-up, not two. Places go to the first connections,
+            // before their hello: usually the peer links (two per peer), which open at start-up; connections past the
+            // bound receive the usual way. (After a restart, clients that reconnect first can take them.)
             ReceiveThreadsMax = ReceiveThreadsMax,
             Auth = new HelloAuth
             {

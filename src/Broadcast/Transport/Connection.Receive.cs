@@ -13,10 +13,25 @@ internal abstract partial class Connection
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
-            ReceiveLoopOnOwnThread();
-            ended.SetResult();
-        }) { IsBackground = true, Name = "abcast receive" };
-        thread.Start();
+            try
+            {
+                ReceiveLoopOnOwnThread();
+            }
+            finally
+            {
+                // Whatever happens, the connection must learn that its receive side is over (Closed waits for it).
+                ended.TrySetResult();
+            }
+        }) { IsBackground = true, Name = $"abcast receive {RemoteEndPoint}" };
+        try
+        {
+            thread.Start();
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // The OS refused a thread (a process limit, short memory): receive the usual way rather than never.
+            return ReceiveLoopOnPoolAsync();
+        }
         return ended.Task;
     }
 
@@ -42,7 +57,8 @@ internal abstract partial class Connection
     /// (<see cref="TransportOptions.ReceiveThreadsMax"/>), with <see cref="WaitReadable"/> and <see cref="ReceiveReady"/>.</summary>
     protected virtual bool ReceivesOnOwnThread => false;
 
-    /// <summary>Own thread: blocks until bytes or the end are ready, or the link is aborted; false after a timeout.</summary>
+    /// <summary>Own thread: blocks until bytes, the end or an error are ready, or the link is aborted; false after a
+    /// timeout.</summary>
     protected virtual bool WaitReadable() => throw new NotSupportedException();
 
     /// <summary>Own thread: reads what is ready; 0 means the peer closed in order (FIN).</summary>

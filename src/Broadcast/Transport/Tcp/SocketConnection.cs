@@ -20,8 +20,9 @@ internal sealed class SocketConnection : Connection
         _socket = socket;
         _senders = senders;
         _sender = senders.Get();
-        // Last: nothing after it can throw, so a place taken is always given back by DisposeLink.
-        if (receiveThreads.TryTake()) _receiveThread = receiveThreads;
+        // Last: nothing after it can throw, so a place taken is always given back by DisposeLink. Linux only: there,
+        // disposing the socket wakes a thread blocked in Poll at once (an abort must not wait for the poll's timeout).
+        if (OperatingSystem.IsLinux() && receiveThreads.TryTake()) _receiveThread = receiveThreads;
     }
 
     /// <summary>Settings every socket gets, accepted or connected.</summary>
@@ -36,8 +37,11 @@ internal sealed class SocketConnection : Connection
 
     protected override bool ReceivesOnOwnThread => _receiveThread is not null;
 
-    // Disposing the socket (an abort) wakes a waiting poll at once; the timeout is only a safety net.
-    protected override bool WaitReadable() => _socket.Poll(1_000_000, SelectMode.SelectRead);
+    // Disposing the socket (an abort) wakes a waiting poll at once; the timeout is only a safety net. Poll's SelectRead
+    // ignores an error-only wake-up (POLLERR without POLLIN): asking for errors too lets Receive report it, where
+    // treating it as a timeout would poll again at once, for ever.
+    protected override bool WaitReadable() =>
+        _socket.Poll(1_000_000, SelectMode.SelectRead) || _socket.Poll(0, SelectMode.SelectError);
 
     protected override int ReceiveReady(Span<byte> buffer) => _socket.Receive(buffer, SocketFlags.None);
 
