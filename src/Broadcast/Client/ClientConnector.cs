@@ -23,6 +23,11 @@ internal sealed class ClientConnector
             HelloTimeout = options.ConnectTimeout,
             IdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectionsExpected = 1,
+            // A publisher's acks and a subscriber's deliveries: the kernel wakes the thread that receives, instead of the
+            // socket engine's thread handing each receive to a worker (a client still reads on the thread pool: it does
+            // not read inline). Measured: one-in-flight p50 0.95-1.07 ms against 0.87-1.41 ms without it. Two places:
+            // the next connection may be made before the last one's link is released.
+            ReceiveThreadsMax = kind is PeerKind.Publisher or PeerKind.Subscriber ? 2 : 0,
             Tls = options.Tls,
             Auth = new HelloAuth { ClientToken = options.Token is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : default },
         });

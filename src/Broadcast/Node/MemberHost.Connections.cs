@@ -13,6 +13,10 @@ internal sealed record ClientSession(long Token, IConnection Connection, Outboun
 // Connections: peers (inbound and our outbound links), publishers and subscribers.
 public sealed partial class MemberHost
 {
+    /// <summary>Connections that receive on a thread of their own (<see cref="TransportOptions.ReceiveThreadsMax"/>):
+    /// enough for the peer links of a cluster of up to 5 members and a few publishers and subscribers.</summary>
+    private const int ReceiveThreadsMax = 16;
+
     /// <summary>The member's transport: its hello proves the cluster secret, checks client tokens and rights, and
     /// bounds the connections a peer can open.</summary>
     private static ITransport CreateTransport(NodeOptions options, ILogger logger)
@@ -28,6 +32,10 @@ public sealed partial class MemberHost
             Tls = options.Tls,
             // Our readers only parse frames and post them to the loop; our sends come mostly from the loop's pump.
             InlineHandOffs = true,
+            // A received frame reaches the loop after one thread wake-up, not two. Places go to the first connections,
+            // before their hello: usually the peer links (two per peer), which open at start-up; connections past the
+            // bound receive the usual way. (After a restart, clients that reconnect first can take them.)
+            ReceiveThreadsMax = ReceiveThreadsMax,
             Auth = new HelloAuth
             {
                 ClusterSecret = options.ClusterSecret is { } secret ? Encoding.UTF8.GetBytes(secret) : default,

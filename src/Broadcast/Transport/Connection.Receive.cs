@@ -7,7 +7,35 @@ internal abstract partial class Connection
 
     private long _lastReceiveTimestamp;
 
-    private async Task ReceiveLoopAsync()
+    private Task ReceiveLoopAsync()
+    {
+        if (!ReceivesOnOwnThread) return ReceiveLoopOnPoolAsync();
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReceiveLoopOnOwnThread();
+            }
+            finally
+            {
+                // Whatever happens, the connection must learn that its receive side is over (Closed waits for it).
+                ended.TrySetResult();
+            }
+        }) { IsBackground = true, Name = $"abcast receive {RemoteEndPoint}" };
+        try
+        {
+            thread.Start();
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // The OS refused a thread (a process limit, short memory): receive the usual way rather than never.
+            return ReceiveLoopOnPoolAsync();
+        }
+        return ended.Task;
+    }
+
+    private async Task ReceiveLoopOnPoolAsync()
     {
         var writer = _input.Writer;
         ShutdownReason end;
@@ -23,6 +51,60 @@ internal abstract partial class Connection
         writer.Complete();
         // The receive side is over, so is the connection: stop the send loop too.
         _output.Reader.CancelPendingRead();
+    }
+
+    /// <summary>Whether this connection waits for received bytes on a thread of its own
+    /// (<see cref="TransportOptions.ReceiveThreadsMax"/>), with <see cref="WaitReadable"/> and <see cref="ReceiveReady"/>.</summary>
+    protected virtual bool ReceivesOnOwnThread => false;
+
+    /// <summary>Own thread: blocks until bytes, the end or an error are ready, or the link is aborted; false after a
+    /// timeout.</summary>
+    protected virtual bool WaitReadable() => throw new NotSupportedException();
+
+    /// <summary>Own thread: reads what is ready; 0 means the peer closed in order (FIN).</summary>
+    protected virtual int ReceiveReady(Span<byte> buffer) => throw new NotSupportedException();
+
+    private void ReceiveLoopOnOwnThread()
+    {
+        ShutdownReason end;
+        try
+        {
+            end = PumpReceivedOnOwnThread();
+        }
+        catch (Exception e)
+        {
+            end = Classify(e);
+        }
+        Record(end);
+        _input.Writer.Complete();
+        _output.Reader.CancelPendingRead();
+    }
+
+    /// <summary>
+    /// <see cref="PumpReceivedAsync"/> on a thread of its own: the thread blocks in the kernel until bytes arrive, and
+    /// with <see cref="TransportOptions.InlineHandOffs"/> the application's read runs on it too, so a received frame
+    /// reaches the application with one wake-up. A flush the application holds back (the pipe is over its pause
+    /// threshold) blocks the thread: that is the backpressure, as the awaited flush is on the pool.
+    /// </summary>
+    private ShutdownReason PumpReceivedOnOwnThread()
+    {
+        var writer = _input.Writer;
+        while (true)
+        {
+            // Waits before it takes a block, as WaitForDataBeforeAllocatingBuffer does: an idle connection holds none.
+            if (!WaitReadable()) continue;
+            if (IsAborted) return ShutdownReason.LocalAbort;
+            var memory = writer.GetMemory(ReceiveBytesMin);
+            int received = ReceiveReady(memory.Span);
+            if (received == 0) return ShutdownReason.PeerClosed;
+            Volatile.Write(ref _lastReceiveTimestamp, Time.GetTimestamp());
+            writer.Advance(received);
+            CountReceived(received);
+            var flushing = writer.FlushAsync();
+            var flush = flushing.IsCompleted ? flushing.Result : flushing.AsTask().GetAwaiter().GetResult();
+            if (flush.IsCanceled) return ShutdownReason.LocalAbort;
+            if (flush.IsCompleted) return ShutdownReason.LocalClose;
+        }
     }
 
     private async Task<ShutdownReason> PumpReceivedAsync()

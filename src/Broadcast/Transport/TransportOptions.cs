@@ -73,6 +73,15 @@ public sealed record TransportOptions
     /// </summary>
     public bool InlineHandOffs { get; init; }
 
+    /// <summary>
+    /// Up to this many plain TCP connections of this transport at once wait for received bytes on a thread of their own,
+    /// blocked in poll(2), instead of on the socket engine's thread and then a thread-pool worker: the kernel wakes the
+    /// thread that reads, so a receive costs one thread wake-up instead of two. Each such connection costs a thread that
+    /// sleeps while nothing arrives. 0: none. Connections past the bound, and TLS connections (their reads go through
+    /// SslStream), receive the usual way.
+    /// </summary>
+    public int ReceiveThreadsMax { get; init; }
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
@@ -90,6 +99,7 @@ public sealed record TransportOptions
         Require(HelloTimeout > TimeSpan.Zero && CloseTimeout > TimeSpan.Zero && ConnectTimeout > TimeSpan.Zero, "timeouts must be positive");
         Require(IdleTimeout > TimeSpan.Zero || IdleTimeout == Timeout.InfiniteTimeSpan, "IdleTimeout must be positive or infinite");
         Require(ConnectionsMax > 0 && ConnectionsPerAddressMax > 0, "connection limits must be positive");
+        Require(ReceiveThreadsMax >= 0, "ReceiveThreadsMax must not be negative");
         Require(Limits.ClusterIdBytesMax >= System.Text.Encoding.UTF8.GetByteCount(LocalHello.ClusterId), "cluster id too long");
     }
 

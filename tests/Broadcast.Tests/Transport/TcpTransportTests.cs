@@ -5,7 +5,7 @@ using AtomicBcast.Transport.Tcp;
 
 namespace AtomicBcast.Tests.Transport;
 
-public sealed class TcpTransportTests : TransportSuite
+public class TcpTransportTests : TransportSuite
 {
     protected override ITransport CreateTransport(TransportOptions options) => new TcpTransport(options);
 

@@ -247,7 +247,7 @@ public abstract class TransportSuite
         Assert.Equal(ShutdownKind.PeerReset, (await pair.Client.Closed.WaitAsync(Guard)).Kind);
     }
 
-    private static async Task RoundTripAsync(ConnectionPair pair, int seq)
+    protected static async Task RoundTripAsync(ConnectionPair pair, int seq)
     {
         TestFrames.Write(pair.Client.Output, seq, 100);
         await pair.Client.Output.FlushAsync();
@@ -336,7 +336,7 @@ public abstract class TransportSuite
         Assert.Equal(ShutdownKind.PeerReset, (await pair.Client.Closed.WaitAsync(Guard)).Kind);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    protected static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var guard = new CancellationTokenSource(Guard);
         while (!condition()) await Task.Delay(5, guard.Token);

@@ -11,13 +11,18 @@ internal sealed class SocketConnection : Connection
     private readonly Socket _socket;
     private readonly ObjectPool<SocketSender> _senders;
     private readonly SocketSender _sender;
+    private readonly ReceiveThreadBudget? _receiveThread; // set: this connection holds a place in the budget
 
-    public SocketConnection(Socket socket, TransportOptions options, ConnectionPipeOptions pipes, ObjectPool<SocketSender> senders)
+    public SocketConnection(Socket socket, TransportOptions options, ConnectionPipeOptions pipes, ObjectPool<SocketSender> senders,
+        ReceiveThreadBudget receiveThreads)
         : base(options, pipes, socket.RemoteEndPoint)
     {
         _socket = socket;
         _senders = senders;
         _sender = senders.Get();
+        // Last: nothing after it can throw, so a place taken is always given back by DisposeLink. Linux only: there,
+        // disposing the socket wakes a thread blocked in Poll at once (an abort must not wait for the poll's timeout).
+        if (OperatingSystem.IsLinux() && receiveThreads.TryTake()) _receiveThread = receiveThreads;
     }
 
     /// <summary>Settings every socket gets, accepted or connected.</summary>
@@ -29,6 +34,16 @@ internal sealed class SocketConnection : Connection
 
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) =>
         _socket.ReceiveAsync(buffer, SocketFlags.None);
+
+    protected override bool ReceivesOnOwnThread => _receiveThread is not null;
+
+    // Disposing the socket (an abort) wakes a waiting poll at once; the timeout is only a safety net. Poll's SelectRead
+    // ignores an error-only wake-up (POLLERR without POLLIN): asking for errors too lets Receive report it, where
+    // treating it as a timeout would poll again at once, for ever.
+    protected override bool WaitReadable() =>
+        _socket.Poll(1_000_000, SelectMode.SelectRead) || _socket.Poll(0, SelectMode.SelectError);
+
+    protected override int ReceiveReady(Span<byte> buffer) => _socket.Receive(buffer, SocketFlags.None);
 
     protected override ValueTask WaitForDataAsync()
     {
@@ -97,6 +112,7 @@ internal sealed class SocketConnection : Connection
         _socket.Dispose();
         _sender.Clear();
         _senders.Return(_sender);
+        _receiveThread?.Return();
     }
 
     protected override ShutdownReason Classify(Exception error) => error switch

@@ -16,6 +16,7 @@ public sealed class TcpTransport : ITransport
 {
     private readonly PipeOptionsRing _pipes;
     private readonly ObjectPool<SocketSender> _senders;
+    private readonly ReceiveThreadBudget _receiveThreads;
 
     public TcpTransport(TransportOptions options)
     {
@@ -23,10 +24,14 @@ public sealed class TcpTransport : ITransport
         Pool = new BlockMemoryPool(options.BlockBytes, BlocksAtStart(options));
         _pipes = new PipeOptionsRing(ConnectionPipeOptions.Create(options, Pool, PipeScheduler.ThreadPool));
         _senders = new DefaultObjectPool<SocketSender>(new SenderPolicy(), options.ConnectionsExpected);
+        _receiveThreads = new ReceiveThreadBudget(options.ReceiveThreadsMax);
     }
 
     public TransportOptions Options { get; }
     internal BlockMemoryPool Pool { get; }
+
+    /// <summary>Connections receiving on a thread of their own now (<see cref="TransportOptions.ReceiveThreadsMax"/>).</summary>
+    internal int ReceiveThreadsTaken => _receiveThreads.Taken;
 
     public ValueTask<IListener> ListenAsync(EndPoint endPoint, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult<IListener>(SocketListener.Start(endPoint, this));
@@ -80,7 +85,7 @@ public sealed class TcpTransport : ITransport
         }
     }
 
-    internal SocketConnection CreateConnection(Socket socket) => new(socket, Options, _pipes.Next(), _senders);
+    internal SocketConnection CreateConnection(Socket socket) => new(socket, Options, _pipes.Next(), _senders, _receiveThreads);
 
     private async Task<Connection> ConnectTlsAsync(Socket socket, TlsSettings tls, CancellationToken cancellationToken)
     {
