@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+
 namespace AtomicBcast.Transport;
 
 internal abstract partial class Connection
@@ -37,7 +39,6 @@ internal abstract partial class Connection
 
     private async Task ReceiveLoopOnPoolAsync()
     {
-        var writer = _input.Writer;
         ShutdownReason end;
         try
         {
@@ -47,10 +48,24 @@ internal abstract partial class Connection
         {
             end = Classify(e);
         }
+        EndReceive(end);
+    }
+
+    private void EndReceive(ShutdownReason end)
+    {
         Record(end);
-        writer.Complete();
+        _input.Writer.Complete();
         // The receive side is over, so is the connection: stop the send loop too.
         _output.Reader.CancelPendingRead();
+    }
+
+    /// <summary>Hands <paramref name="received"/> bytes, just read into the writer's memory, to the pipe (not flushed).</summary>
+    private void Commit(PipeWriter writer, int received)
+    {
+        // Stamp before the flush: once the app sees these bytes, the idle clock has seen them too.
+        Volatile.Write(ref _lastReceiveTimestamp, Time.GetTimestamp());
+        writer.Advance(received);
+        CountReceived(received);
     }
 
     /// <summary>Whether this connection waits for received bytes on a thread of its own
@@ -75,9 +90,7 @@ internal abstract partial class Connection
         {
             end = Classify(e);
         }
-        Record(end);
-        _input.Writer.Complete();
-        _output.Reader.CancelPendingRead();
+        EndReceive(end);
     }
 
     /// <summary>
@@ -97,9 +110,7 @@ internal abstract partial class Connection
             var memory = writer.GetMemory(ReceiveBytesMin);
             int received = ReceiveReady(memory.Span);
             if (received == 0) return ShutdownReason.PeerClosed;
-            Volatile.Write(ref _lastReceiveTimestamp, Time.GetTimestamp());
-            writer.Advance(received);
-            CountReceived(received);
+            Commit(writer, received);
             var flushing = writer.FlushAsync();
             var flush = flushing.IsCompleted ? flushing.Result : flushing.AsTask().GetAwaiter().GetResult();
             if (flush.IsCanceled) return ShutdownReason.LocalAbort;
@@ -117,10 +128,7 @@ internal abstract partial class Connection
             var memory = writer.GetMemory(ReceiveBytesMin);
             int received = await ReceiveAsync(memory).ConfigureAwait(false);
             if (received == 0) return ShutdownReason.PeerClosed;
-            // Stamp before the flush: once the app sees these bytes, the idle clock has seen them too.
-            Volatile.Write(ref _lastReceiveTimestamp, Time.GetTimestamp());
-            writer.Advance(received);
-            CountReceived(received);
+            Commit(writer, received);
             var flush = await writer.FlushAsync().ConfigureAwait(false);
             if (flush.IsCanceled) return ShutdownReason.LocalAbort;    // Abort woke us; its reason is recorded
             if (flush.IsCompleted) return ShutdownReason.LocalClose;   // the app stopped reading
