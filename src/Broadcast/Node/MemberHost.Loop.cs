@@ -56,6 +56,7 @@ public sealed partial class MemberHost
         {
             while (!_stopping)
             {
+                _log.BeginBurst();
                 int handled = 0;
                 while (handled < EventsPerTickCheck && reader.TryRead(out var loopEvent))
                 {
@@ -71,6 +72,8 @@ public sealed partial class MemberHost
                 }
                 WatchDurability();
                 PumpOutbound();
+                // Synced here: report it and send what it allows at once, in the next round.
+                if (EndBurst(reader)) continue;
                 if (handled == 0) WaitForEvents(reader, (int)Math.Clamp(nextTickMs - Environment.TickCount64, 1, _options.TickMs));
             }
         }
@@ -90,6 +93,14 @@ public sealed partial class MemberHost
             case LoopEventKind.Failure: throw loopEvent.Failure!;
         }
     }
+
+    /// <summary>
+    /// Ends the log's burst (<see cref="GroupCommitLog.EndBurst"/>): a follower with nothing queued syncs what it just
+    /// appended itself, saving the wake-ups of the flusher and of the loop again; its loop has nothing to do until then
+    /// anyway. The leader never does: its loop keeps reading its followers' acks (a majority without its own sync commits)
+    /// and sending heartbeats while the flusher syncs, however long a sync takes. True when it synced.
+    /// </summary>
+    private bool EndBurst(ChannelReader<LoopEvent> reader) => _log.EndBurst(flushHere: !_member.IsLeader && !reader.TryPeek(out _));
 
     /// <summary>Reports what the log made durable since the last report. No task per flush: the loop reads
     /// <see cref="GroupCommitLog.DurableUntil"/> itself, and the flusher wakes it (<see cref="WakeLoop"/>) when it moves.

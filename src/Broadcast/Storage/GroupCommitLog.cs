@@ -45,7 +45,8 @@ public sealed partial class GroupCommitLog : IDisposable
 
     private readonly Thread _flusher;
     private readonly ManualResetEventSlim _work = new(false, spinCount: 0); // no spinning: appenders and the flusher share 2 cores with the rest
-    private Segment? _activeSegment;      // the segment the flusher writes; flusher thread only
+    private bool _flushing;               // a flush owns _inFlight and the active file: the flusher's, or a caller's (EndBurst)
+    private Segment? _activeSegment;      // the segment being written; the flush's owner only
     private long _flushCount, _flushedBytes;
     private readonly SyncLatencyRecorder _syncLatency = new();
 
