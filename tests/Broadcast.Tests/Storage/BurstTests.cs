@@ -12,6 +12,19 @@ public class BurstTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
+    /// <summary>Holds the device's syncs until released, and at the latest when disposed: a failed assertion must not
+    /// leave the log's dispose waiting for a sync forever.</summary>
+    private static SyncsHeld HoldSyncs(SimulatedLogDevice device)
+    {
+        device.HoldSyncs();
+        return new SyncsHeld(device);
+    }
+
+    private sealed class SyncsHeld(SimulatedLogDevice device) : IDisposable
+    {
+        public void Dispose() => device.ReleaseSyncs();
+    }
+
     [Fact]
     public async Task EndBurstWithFlushHereSyncsOnTheCallersThreadBeforeItReturns()
     {
@@ -20,7 +33,7 @@ public class BurstTests
         log.BeginBurst();
         Assert.True(log.TryAppendAccept(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0), out var first));
         Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out var second));
-        device.HoldSyncs();
+        using var held = HoldSyncs(device);
         var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
         Assert.True(device.WaitUntilSyncHeld(Patience));
         // The sync is held, and EndBurst is the one waiting for it: the flusher was never asked.
@@ -48,7 +61,7 @@ public class BurstTests
         var device = new SimulatedLogDevice();
         using var log = LogTestKit.Open(device);
         await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0)); // the segment file exists
-        device.HoldSyncs();
+        using var held = HoldSyncs(device);
         Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
         Assert.True(device.WaitUntilSyncHeld(Patience)); // the flusher holds the flush
         log.BeginBurst();
@@ -65,7 +78,7 @@ public class BurstTests
         var device = new SimulatedLogDevice();
         using var log = LogTestKit.Open(device);
         await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
-        device.HoldSyncs();
+        using var held = HoldSyncs(device);
         log.BeginBurst();
         Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
         var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
@@ -101,7 +114,7 @@ public class BurstTests
         var device = new SimulatedLogDevice();
         var log = LogTestKit.Open(device);
         await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
-        device.HoldSyncs();
+        using var held = HoldSyncs(device);
         log.BeginBurst();
         Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
         var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
