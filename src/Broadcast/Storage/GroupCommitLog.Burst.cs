@@ -11,6 +11,19 @@ public sealed partial class GroupCommitLog
     /// </summary>
     public void BeginBurst() => _inBurst = true;
 
+    /// <summary>For tests: the flusher found nothing it may take (no flush of its own, nothing to wake it) and sleeps
+    /// (or is about to) until woken.</summary>
+    internal bool FlusherIdle
+    {
+        get { lock (_gate) return !_work.IsSet; }
+    }
+
+    /// <summary>For tests: <see cref="Dispose"/> has begun.</summary>
+    internal bool IsDisposing
+    {
+        get { lock (_gate) return _disposing; }
+    }
+
     /// <summary>
     /// Ends the burst <see cref="BeginBurst"/> started. With <paramref name="flushHere"/>, when no flush is under way
     /// and the policy says go, writes and syncs what was appended on the caller's thread, as the flusher would, and

@@ -139,7 +139,9 @@ public sealed partial class GroupCommitLog
     {
         long started = _time.GetTimestamp();
         file.SyncData();
-        _syncLatency.Record(_time.GetElapsedTime(started));
+        var took = _time.GetElapsedTime(started);
+        _syncLatency.Record(took);
+        Volatile.Write(ref _lastSyncTicks, took.Ticks);
     }
 
     /// <summary>
@@ -262,6 +264,8 @@ public sealed partial class GroupCommitLog
             for (int i = 0; i < _inFlightCount; i++) _inFlight[i].Completion.Complete(_failure);
             foreach (var buffer in _sealed) buffer.Completion.Complete(_failure);
             _current.Completion.Complete(_failure);
+            // The flusher may sleep behind a caller's flush (EndBurst) that failed: it must see the failure and stop.
+            _work.Set();
         }
         StorageLog.Failed(_options.Logger, Name, failure);
     }

@@ -50,6 +50,7 @@ public sealed partial class GroupCommitLog : IDisposable
     private Segment? _activeSegment;      // the segment being written; the flush's owner only
     private long _flushCount, _flushedBytes;
     private readonly SyncLatencyRecorder _syncLatency = new();
+    private long _lastSyncTicks;          // written by the flush's owner, read by anyone
 
     private GroupCommitLog(GroupCommitLogOptions options, ILogDevice device)
     {
@@ -134,6 +135,9 @@ public sealed partial class GroupCommitLog : IDisposable
 
     /// <summary>Bytes written by flushes so far.</summary>
     public long FlushedBytes => Interlocked.Read(ref _flushedBytes);
+
+    /// <summary>How long the latest data sync took (zero before the first).</summary>
+    public TimeSpan LastSyncDuration => TimeSpan.FromTicks(Volatile.Read(ref _lastSyncTicks));
 
     /// <summary>How long the log's syncs took (not counted without <see cref="DurabilityMode.Sync"/>).</summary>
     public Wire.SyncLatencyFigures SyncLatency => _syncLatency.Snapshot();

@@ -20,6 +20,15 @@ public class BurstTests
         return new SyncsHeld(device);
     }
 
+    /// <summary>A log whose first record is durable and whose flusher sleeps: what a burst then appends is the burst's.</summary>
+    private static async Task<GroupCommitLog> OpenIdleAsync(SimulatedLogDevice device)
+    {
+        var log = LogTestKit.Open(device);
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
+        Assert.True(SpinWait.SpinUntil(() => log.FlusherIdle, Patience));
+        return log;
+    }
+
     private sealed class SyncsHeld(SimulatedLogDevice device) : IDisposable
     {
         public void Dispose() => device.ReleaseSyncs();
@@ -29,10 +38,10 @@ public class BurstTests
     public async Task EndBurstWithFlushHereSyncsOnTheCallersThreadBeforeItReturns()
     {
         var device = new SimulatedLogDevice();
-        using var log = LogTestKit.Open(device);
+        using var log = await OpenIdleAsync(device);
         log.BeginBurst();
-        Assert.True(log.TryAppendAccept(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0), out var first));
-        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out var second));
+        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out var first));
+        Assert.True(log.TryAppendAccept(2, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 2), out var second));
         using var held = HoldSyncs(device);
         var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
         Assert.True(device.WaitUntilSyncHeld(Patience));
@@ -42,15 +51,15 @@ public class BurstTests
         device.ReleaseSyncs();
         Assert.True(await ending.WaitAsync(Patience));
         Assert.True(log.DurableUntil.Value > second.Value);
-        Assert.Equal([0UL, 1UL], LogTestKit.ReadAll(log).Select(r => r.Instance));
+        Assert.Equal([0UL, 1UL, 2UL], LogTestKit.ReadAll(log).Select(r => r.Instance));
     }
 
     [Fact]
     public async Task EndBurstWithoutFlushHereWakesTheFlusher()
     {
-        using var log = LogTestKit.Open(new SimulatedLogDevice());
+        using var log = await OpenIdleAsync(new SimulatedLogDevice());
         log.BeginBurst();
-        Assert.True(log.TryAppendAccept(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0), out var address));
+        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out var address));
         Assert.False(log.EndBurst(flushHere: false));
         await log.WaitForDurableAsync(address).AsTask().WaitAsync(Patience);
     }
@@ -66,7 +75,8 @@ public class BurstTests
         Assert.True(device.WaitUntilSyncHeld(Patience)); // the flusher holds the flush
         log.BeginBurst();
         Assert.True(log.TryAppendAccept(2, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 2), out var burst));
-        Assert.False(log.EndBurst(flushHere: true));
+        // Off the test thread: an EndBurst that wrongly waited for the held flush must fail the test, not hang it.
+        Assert.False(await Task.Run(() => log.EndBurst(flushHere: true)).WaitAsync(Patience));
         device.ReleaseSyncs();
         await log.WaitForDurableAsync(burst).AsTask().WaitAsync(Patience);
         Assert.Equal([0UL, 1UL, 2UL], LogTestKit.ReadAll(log).Select(r => r.Instance));
@@ -106,6 +116,27 @@ public class BurstTests
         Assert.True(log.DurableUntil.Value <= address.Value);
         await Assert.ThrowsAsync<LogFailedException>(() => waiter.WaitAsync(Patience));
         Assert.Throws<LogFailedException>(() => log.TryAppendAccept(2, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 2), out _));
+    }
+
+    [Fact]
+    public async Task DisposingWhileACallersSyncFailsEnds()
+    {
+        var device = new SimulatedLogDevice();
+        var log = LogTestKit.Open(device);
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
+        using var held = HoldSyncs(device);
+        device.FailNextSyncs(1, SimulatedLogDevice.EIO);
+        log.BeginBurst();
+        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
+        var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
+        Assert.True(device.WaitUntilSyncHeld(Patience));
+        var disposing = Task.Factory.StartNew(log.Dispose, TaskCreationOptions.LongRunning);
+        // Dispose woke the flusher; it found the caller's flush under way and sleeps again.
+        Assert.True(SpinWait.SpinUntil(() => log.IsDisposing && log.FlusherIdle, Patience));
+        device.ReleaseSyncs();
+        Assert.True(await ending.WaitAsync(Patience));
+        await disposing.WaitAsync(Patience);
+        Assert.NotNull(log.Failure);
     }
 
     [Fact]
