@@ -56,7 +56,8 @@ public sealed partial class MemberHost
         {
             while (!_stopping)
             {
-                _log.BeginBurst();
+                // The leader's appends wake the flusher at once: its own sync starts while it still sends the accepts.
+                if (!_member.IsLeader) _log.BeginBurst();
                 int handled = 0;
                 while (handled < EventsPerTickCheck && reader.TryRead(out var loopEvent))
                 {
