@@ -56,6 +56,8 @@ public sealed partial class MemberHost
         {
             while (!_stopping)
             {
+                // The leader's appends wake the flusher at once: its own sync starts while it still sends the accepts.
+                if (!_member.IsLeader) _log.BeginBurst();
                 int handled = 0;
                 while (handled < EventsPerTickCheck && reader.TryRead(out var loopEvent))
                 {
@@ -71,12 +73,16 @@ public sealed partial class MemberHost
                 }
                 WatchDurability();
                 PumpOutbound();
+                // Synced here: report it and send what it allows at once, in the next round.
+                if (EndBurst(reader)) continue;
                 if (handled == 0) WaitForEvents(reader, (int)Math.Clamp(nextTickMs - Environment.TickCount64, 1, _options.TickMs));
             }
         }
         catch (Exception e)
         {
-            // Any exception here is a failed log, a broken invariant or a bug: continuing could lose data.
+            // Any exception here is a failed log, a broken invariant or a bug: continuing could lose data. The burst ends
+            // first: appends from other threads (a trim record) must wake the flusher again, or stopping waits for them.
+            _log.EndBurst(flushHere: false);
             Halt(e);
         }
     }
@@ -90,6 +96,20 @@ public sealed partial class MemberHost
             case LoopEventKind.Failure: throw loopEvent.Failure!;
         }
     }
+
+    /// <summary>A follower syncs on its loop only while syncs take less than this: on a slow disk the flusher does it,
+    /// and the loop goes on serving (redirects, heartbeats, deliveries to subscribers) while it waits.</summary>
+    private static readonly TimeSpan LoopSyncQuickMax = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// Ends the log's burst (<see cref="GroupCommitLog.EndBurst"/>): a follower with nothing queued syncs what it just
+    /// appended itself, saving the wake-ups of the flusher and of the loop again; its loop has nothing to do until then
+    /// but wait. Meanwhile its loop serves nothing else, so only while the disk is quick (<see cref="LoopSyncQuickMax"/>).
+    /// The leader never does: its loop keeps reading its followers' acks (a majority without its own sync commits) and
+    /// sending heartbeats while the flusher syncs, however long a sync takes. True when it synced.
+    /// </summary>
+    private bool EndBurst(ChannelReader<LoopEvent> reader) => _log.EndBurst(flushHere: !_member.IsLeader && !reader.TryPeek(out _)
+        && _log.LastSyncDuration < LoopSyncQuickMax);
 
     /// <summary>Reports what the log made durable since the last report. No task per flush: the loop reads
     /// <see cref="GroupCommitLog.DurableUntil"/> itself, and the flusher wakes it (<see cref="WakeLoop"/>) when it moves.

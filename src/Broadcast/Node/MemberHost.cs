@@ -18,7 +18,7 @@ namespace AtomicBcast.Node;
 /// Requirements:
 /// - Only the loop thread touches the core. Everything else (peer frames, publisher runs) is posted to the loop through
 ///   one bounded queue; readers wait when it is full, which pushes back on the sockets. Durability is read by the loop
-///   itself (the log's DurableUntil); the flusher only wakes it.
+///   itself (the log's DurableUntil); the flusher only wakes it. A follower with nothing queued syncs on the loop itself.
 /// - A failed log write/sync, a corrupt log read or a broken consensus invariant halts the member: it stops serving
 ///   at once and <see cref="Completion"/> faults with <see cref="MemberHaltedException"/>. It never keeps serving.
 /// - Memory is bounded: the loop queue, each outgoing queue (drops, consensus retransmits), the delivery ring for

@@ -120,7 +120,8 @@ public sealed partial class GroupCommitLog
             durableBefore = DurableOffsetBefore(address.Value);
             _tail += (ulong)padded;
             Apply(type, first, second, address.Value, _segments[^1]);
-            if (wasEmpty || buffer.Count >= _flushBytesMax) _work.Set();
+            // In an owner's burst (BeginBurst) the first record waits for EndBurst, which flushes or wakes the flusher.
+            if ((wasEmpty && !_inBurst) || buffer.Count >= _flushBytesMax) _work.Set();
         }
         LogFormat.WriteRecordHeader(record, length, type, durableBefore);
         BinaryPrimitives.WriteUInt64LittleEndian(record[LogFormat.RecordHeaderBytes..], first);

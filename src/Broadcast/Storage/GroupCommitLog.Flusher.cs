@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AtomicBcast.Storage.Devices;
 
 namespace AtomicBcast.Storage;
@@ -27,10 +28,10 @@ public sealed partial class GroupCommitLog
     }
 
     /// <summary>
-    /// Moves the next flush into <see cref="_inFlight"/>: the sealed buffers of the oldest sealed buffer's segment,
-    /// then the current buffer if it belongs to the same segment and either something was sealed or the policy
-    /// says go. Returns how many buffers; 0 with <paramref name="wait"/> = how long to sleep, or
-    /// <paramref name="stop"/> when disposing and drained (or failed).
+    /// The flusher's turn: the next flush (see <see cref="TakeFlushLocked"/>), unless a caller's flush (<see
+    /// cref="EndBurst"/>) is under way, whose end wakes the flusher again when there is more. Returns how many buffers;
+    /// 0 with <paramref name="wait"/> = how long to sleep, or <paramref name="stop"/> when disposing and drained (or
+    /// failed).
     /// </summary>
     private int TakeNextFlush(out bool stop, out TimeSpan wait)
     {
@@ -39,25 +40,40 @@ public sealed partial class GroupCommitLog
             stop = _failure is not null;
             wait = Timeout.InfiniteTimeSpan;
             if (stop) return 0;
-            while (_sealed.Count > 0 && (_inFlightCount == 0 || _sealed.Peek().SegmentIndex == _inFlight[0].SegmentIndex))
-                _inFlight[_inFlightCount++] = _sealed.Dequeue();
-            var current = _current;
-            bool sameSegment = _inFlightCount == 0 || current.SegmentIndex == _inFlight[0].SegmentIndex;
-            // The current buffer needs a free one to replace it (with every buffer sealed, it waits for the next flush).
-            if (current.Count > 0 && sameSegment && _sealed.Count == 0 && _free.Count > 0
-                && (_inFlightCount > 0 || PolicySaysFlush(current, out wait)))
+            int count = _flushing ? 0 : TakeFlushLocked(out wait);
+            if (count == 0)
             {
-                _inFlight[_inFlightCount++] = current;
-                _current = _free.Pop();
-                _current.Reset(_tail, _segmentBytes);
-            }
-            if (_inFlightCount == 0)
-            {
-                stop = _disposing && current.Count == 0;
+                stop = _disposing && !_flushing && _current.Count == 0;
                 _work.Reset();
             }
-            return _inFlightCount;
+            return count;
         }
+    }
+
+    /// <summary>
+    /// Moves the next flush into <see cref="_inFlight"/> and makes the caller its owner (<see cref="_flushing"/>): the
+    /// sealed buffers of the oldest sealed buffer's segment, then the current buffer if it belongs to the same segment
+    /// and either something was sealed or the policy says go. Returns how many buffers; 0 with <paramref name="wait"/>
+    /// = how long the policy still holds the current buffer. Under the lock, with no flush under way.
+    /// </summary>
+    private int TakeFlushLocked(out TimeSpan wait)
+    {
+        Debug.Assert(Monitor.IsEntered(_gate) && !_flushing && _inFlightCount == 0);
+        wait = Timeout.InfiniteTimeSpan;
+        while (_sealed.Count > 0 && (_inFlightCount == 0 || _sealed.Peek().SegmentIndex == _inFlight[0].SegmentIndex))
+            _inFlight[_inFlightCount++] = _sealed.Dequeue();
+        var current = _current;
+        bool sameSegment = _inFlightCount == 0 || current.SegmentIndex == _inFlight[0].SegmentIndex;
+        // The current buffer needs a free one to replace it (with every buffer sealed, it waits for the next flush).
+        if (current.Count > 0 && sameSegment && _sealed.Count == 0 && _free.Count > 0
+            && (_inFlightCount > 0 || PolicySaysFlush(current, out wait)))
+        {
+            _inFlight[_inFlightCount++] = current;
+            _current = _free.Pop();
+            _current.Reset(_tail, _segmentBytes);
+        }
+        _flushing = _inFlightCount > 0;
+        return _inFlightCount;
     }
 
     private bool PolicySaysFlush(WriteBuffer current, out TimeSpan wait)
@@ -71,7 +87,10 @@ public sealed partial class GroupCommitLog
         return false;
     }
 
-    /// <summary>Writes and syncs the buffers in flight, then completes their waiters. False when the log failed.</summary>
+    /// <summary>
+    /// Writes and syncs the buffers in flight, then completes their waiters and gives up ownership of the flush; on
+    /// the flusher's thread or a caller's (<see cref="EndBurst"/>). False when the log failed.
+    /// </summary>
     private bool Flush(int count)
     {
         var first = _inFlight[0];
@@ -108,6 +127,9 @@ public sealed partial class GroupCommitLog
                 _inFlight[i] = null!;
             }
             _inFlightCount = 0;
+            _flushing = false;
+            // After a caller's flush the flusher may be asleep with records waiting (appended meanwhile, or a dispose).
+            if (_current.Count > 0 || _sealed.Count > 0 || _disposing) _work.Set();
         }
         return true;
     }
@@ -117,7 +139,9 @@ public sealed partial class GroupCommitLog
     {
         long started = _time.GetTimestamp();
         file.SyncData();
-        _syncLatency.Record(_time.GetElapsedTime(started));
+        var took = _time.GetElapsedTime(started);
+        _syncLatency.Record(took);
+        Volatile.Write(ref _lastSyncTicks, took.Ticks);
     }
 
     /// <summary>
@@ -240,6 +264,8 @@ public sealed partial class GroupCommitLog
             for (int i = 0; i < _inFlightCount; i++) _inFlight[i].Completion.Complete(_failure);
             foreach (var buffer in _sealed) buffer.Completion.Complete(_failure);
             _current.Completion.Complete(_failure);
+            // The flusher may sleep behind a caller's flush (EndBurst) that failed: it must see the failure and stop.
+            _work.Set();
         }
         StorageLog.Failed(_options.Logger, Name, failure);
     }

@@ -6,7 +6,8 @@ namespace AtomicBcast.Storage;
 
 /// <summary>
 /// The acceptor's durable log, FasterLog style: appenders copy records into the current write buffer and get an
-/// address back without blocking; one flusher thread writes each buffer with one pwrite, syncs it with one
+/// address back without blocking; one flusher thread (or, in a burst, the owner itself: <see cref="EndBurst"/>) writes
+/// each buffer with one pwrite, syncs it with one
 /// fdatasync, publishes <see cref="DurableUntil"/> and completes every waiter of that flush at once.
 ///
 /// Requirements:
@@ -35,7 +36,7 @@ public sealed partial class GroupCommitLog : IDisposable
     private readonly WriteBuffer[] _inFlight;   // the buffers of the flush being written, oldest first
     private int _inFlightCount;
     private ulong _tail;
-    private ulong _durableUntil;          // written by the flusher with Volatile, read without the lock
+    private ulong _durableUntil;          // written by the flush's owner with Volatile, read without the lock
     private LogFailedException? _failure;
     private bool _disposing;
     private Ballot _promised;
@@ -45,9 +46,11 @@ public sealed partial class GroupCommitLog : IDisposable
 
     private readonly Thread _flusher;
     private readonly ManualResetEventSlim _work = new(false, spinCount: 0); // no spinning: appenders and the flusher share 2 cores with the rest
-    private Segment? _activeSegment;      // the segment the flusher writes; flusher thread only
+    private bool _flushing;               // a flush owns _inFlight and the active file: the flusher's, or a caller's (EndBurst)
+    private Segment? _activeSegment;      // the segment being written; the flush's owner only
     private long _flushCount, _flushedBytes;
     private readonly SyncLatencyRecorder _syncLatency = new();
+    private long _lastSyncTicks;          // written by the flush's owner, read by anyone
 
     private GroupCommitLog(GroupCommitLogOptions options, ILogDevice device)
     {
@@ -94,7 +97,7 @@ public sealed partial class GroupCommitLog : IDisposable
     public LogAddress DurableUntil => new(Volatile.Read(ref _durableUntil));
 
     /// <summary>
-    /// Called on the flusher thread right after <see cref="DurableUntil"/> moved forward, or after the log failed: a
+    /// Called on the thread that flushed (the flusher's, or the owner's in <see cref="EndBurst"/>) right after <see cref="DurableUntil"/> moved forward, or after the log failed: a
     /// single owner polling <see cref="DurableUntil"/> (the node's loop) can wake at once instead of waiting on a task
     /// completion that takes a thread-pool hop. Must be quick and must not throw. Set before appending.
     /// </summary>
@@ -133,7 +136,10 @@ public sealed partial class GroupCommitLog : IDisposable
     /// <summary>Bytes written by flushes so far.</summary>
     public long FlushedBytes => Interlocked.Read(ref _flushedBytes);
 
-    /// <summary>How long the flusher's syncs took (not counted without <see cref="DurabilityMode.Sync"/>).</summary>
+    /// <summary>How long the latest data sync took (zero before the first).</summary>
+    public TimeSpan LastSyncDuration => TimeSpan.FromTicks(Volatile.Read(ref _lastSyncTicks));
+
+    /// <summary>How long the log's syncs took (not counted without <see cref="DurabilityMode.Sync"/>).</summary>
     public Wire.SyncLatencyFigures SyncLatency => _syncLatency.Snapshot();
 
     public string Name => _device.Name;

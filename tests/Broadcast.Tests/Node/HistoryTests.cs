@@ -77,12 +77,17 @@ public sealed class HistoryTests
     ///
     /// The mix is made, not hoped for: with every member's syncs held, a blocker instance stays in flight (the test's
     /// members take one instance at a time), and the five publishers each send one run, which all queue at the leader.
-    /// Released, the leader puts the five runs, duplicates and fresh ones, into one batch.</summary>
+    /// Released, the leader puts the five runs, duplicates and fresh ones, into one batch. Every publisher talks to the
+    /// leader from the start: a follower whose syncs are held answers nothing meanwhile (with one accept to sync and
+    /// nothing else queued, its loop syncs it itself), so it could not redirect one.</summary>
     private static async Task<Dictionary<long, string>> PublishMixedAsync(LocalCluster cluster, IReadOnlyList<SimulatedLogDevice> devices)
     {
         var acked = new Dictionary<long, string>();
-        PublisherOptions OneRunAtATime(ulong? producer) =>
-            new() { ClusterId = LocalCluster.ClusterId, Members = cluster.Members, ProducerId = producer, WindowRuns = 1 };
+        ushort leaderId = await cluster.WaitForLeaderAsync(Guard);
+        PublisherOptions OneRunAtATime(ulong? producer) => new()
+        {
+            ClusterId = LocalCluster.ClusterId, Members = cluster.Members, ProducerId = producer, WindowRuns = 1, PreferredMember = leaderId,
+        };
         await using var one = await Publisher.ConnectAsync(OneRunAtATime(Producer));
         await using var two = await Publisher.ConnectAsync(OneRunAtATime(Producer + 1));
         foreach (var (publisher, name) in new[] { (one, "p"), (two, "q") })
@@ -90,8 +95,11 @@ public sealed class HistoryTests
         await using var oneAgain = await Publisher.ConnectAsync(OneRunAtATime(Producer));
         await using var twoAgain = await Publisher.ConnectAsync(OneRunAtATime(Producer + 1));
         await using var anonymous = await Publisher.ConnectAsync(OneRunAtATime(0));
-        await using var blocker = await Publisher.ConnectAsync(Options(cluster, 0));
-        var leader = cluster.Hosts[await cluster.WaitForLeaderAsync(Guard)];
+        await using var blocker = await Publisher.ConnectAsync(new PublisherOptions
+        {
+            ClusterId = LocalCluster.ClusterId, Members = cluster.Members, ProducerId = 0, PreferredMember = leaderId,
+        });
+        var leader = cluster.Hosts[leaderId];
 
         foreach (var device in devices) device.HoldSyncs();
         var blocked = blocker.PublishAsync(Encoding.UTF8.GetBytes("blocker"));
