@@ -10,8 +10,11 @@ internal readonly record struct RetainedDelivery(long Sequence, DeliverMessage M
 
 /// <summary>
 /// The recent delivered stream, shared by every subscriber session of a member: the loop appends, sessions read.
-/// Bounded in bytes: the oldest deliveries are evicted (their batches released) beyond <c>bytesMax</c>, which raises
-/// the retention floor. A session that falls below the floor is told so; it never makes the ring grow.
+/// Bounded in bytes and in deliveries: the oldest deliveries are evicted (their batches released) beyond <c>bytesMax</c>
+/// batch bytes or <c>deliveriesMax</c> deliveries, which raises the retention floor. The second bound is for small
+/// batches: each delivery also costs its entry and its batch's object (about 150 bytes that the byte bound does not
+/// count), and a ring that took 256 MiB of 100-byte batches would hold 2.7 million of them and keep doubling its array
+/// (large-object allocations, then gen2 collections) for the better part of an hour at a thousand deliveries a second. A session that falls below the floor is told so; it never makes the ring grow.
 /// Thread-safe (one lock; appends and lookups are short). Allocates nothing per append, read or wait once warm: the
 /// entries are structs in a circular array that grows only while the byte budget admits more of them, and waiting
 /// sessions are woken through their own reusable <see cref="DeliveryWaiter"/> (see DeliveryRing.Waiters.cs).
@@ -25,14 +28,21 @@ internal sealed partial class DeliveryRing
     private int _head;
     private int _count;
     private readonly long _bytesMax;
+    private readonly int _deliveriesMax;
     private long _bytes;
     private long _nextSequence;
     private long _floorPosition;
     private long _endPosition;
 
-    public DeliveryRing(long bytesMax, long startPosition)
+    /// <summary>Deliveries held at most unless the caller says otherwise: at a thousand deliveries a second, the last 16 s
+    /// (older positions are served from the log); with 64 KiB batches the byte bound (256 MiB: 4,096) comes first.</summary>
+    public const int DeliveriesMaxDefault = 1 << 14;
+
+    public DeliveryRing(long bytesMax, long startPosition, int deliveriesMax = DeliveriesMaxDefault)
     {
+        if (deliveriesMax < 1) throw new ArgumentOutOfRangeException(nameof(deliveriesMax), deliveriesMax, "at least 1");
         _bytesMax = bytesMax;
+        _deliveriesMax = deliveriesMax;
         _floorPosition = _endPosition = startPosition;
     }
 
@@ -72,7 +82,7 @@ internal sealed partial class DeliveryRing
             int length = delivery.Batch.Length;
             // Evict before adding (the same result as adding first, as the newest delivery is always kept), so the array
             // need not grow by the one entry that is about to go.
-            while (_count > 0 && _bytes + length > _bytesMax) EvictOldest();
+            while (_count > 0 && (_bytes + length > _bytesMax || _count >= _deliveriesMax)) EvictOldest();
             if (_count == _entries.Length) Grow();
             var entry = new RetainedDelivery(_nextSequence++, delivery with { Batch = delivery.Batch.Retain() }, messageCount);
             At(_count++) = entry;

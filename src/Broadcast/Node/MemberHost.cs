@@ -69,7 +69,7 @@ public sealed partial class MemberHost : IAsyncDisposable, IConsensusOutput
         _producerIdleMax = consensus.ProducerIdleInstancesMax;
         var recovered = ConsensusLog.Recover(log, consensus.RetainedInstances);
         _member = new Member(consensus, _consensusLog, this, TimeProvider.System, new Random(), recovered);
-        _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition);
+        _ring = new DeliveryRing(options.SubscriberRetentionBytes, _member.NextPosition, options.SubscriberRetentionDeliveries);
         _events = Channel.CreateBounded<LoopEvent>(new BoundedChannelOptions(options.LoopQueueCapacity) { SingleReader = true });
         _transport = CreateTransport(options, logger);
         foreach (var id in members)

@@ -28,6 +28,10 @@ public sealed class NodeOptions
     /// with the earliest retained position. Default 256 MiB.</summary>
     public long SubscriberRetentionBytes { get; init; } = 256L << 20;
 
+    /// <summary>Deliveries kept in memory for subscribers at most, whatever their bytes: with small batches each costs
+    /// more than its bytes (an entry and a buffer object). Older positions are served from the log. Default 16,384.</summary>
+    public int SubscriberRetentionDeliveries { get; init; } = DeliveryRing.DeliveriesMaxDefault;
+
     /// <summary>How often the consensus core's timers are checked. Default 5 ms.</summary>
     public int TickMs { get; init; } = 5;
 

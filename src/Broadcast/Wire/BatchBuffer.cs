@@ -26,8 +26,7 @@ public sealed class BatchBuffer
 {
     // Enough idle objects for every instance of a full window plus what senders and the log still hold.
     private const int PooledObjectsMax = 8192;
-    private static readonly ObjectPool<BatchBuffer> s_pool =
-        new DefaultObjectPool<BatchBuffer>(new PoolPolicy(), PooledObjectsMax);
+    private static readonly ObjectPool<BatchBuffer> s_pool = new BoundedObjectPool<BatchBuffer>(new PoolPolicy(), PooledObjectsMax);
 
     private byte[] _array = [];
     private int _offset;

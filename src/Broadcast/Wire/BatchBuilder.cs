@@ -227,14 +227,14 @@ public sealed class BatchBuilder : IResettable
     }
 }
 
-/// <summary>The process-wide pool of batch builders (Microsoft.Extensions.ObjectPool; reset on return).</summary>
+/// <summary>The process-wide pool of batch builders (reset on return; <see cref="BoundedObjectPool{T}"/>).</summary>
 public static class BatchBuilderPool
 {
     /// <summary>Builders kept for reuse; the leader needs one at a time, catch-up and tests a few more.</summary>
     public const int RetainedMax = 16;
 
     public static ObjectPool<BatchBuilder> Shared { get; } =
-        new DefaultObjectPool<BatchBuilder>(new DefaultPooledObjectPolicy<BatchBuilder>(), RetainedMax);
+        new BoundedObjectPool<BatchBuilder>(new DefaultPooledObjectPolicy<BatchBuilder>(), RetainedMax);
 
     public static BatchBuilder Get() => Shared.Get();
 

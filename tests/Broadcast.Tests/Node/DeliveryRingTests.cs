@@ -58,6 +58,29 @@ public sealed class DeliveryRingTests
     }
 
     [Fact]
+    public void BeyondItsDeliveriesItEvictsTheOldestReleasesItsBatchAndStopsGrowing()
+    {
+        const int DeliveriesMax = 32; // twice the array's first size: it grows once, then no more
+        var ring = new DeliveryRing(bytesMax: long.MaxValue, startPosition: 0, deliveriesMax: DeliveriesMax);
+        var batches = new List<BatchBuffer>();
+        for (int i = 0; i < 50; i++)
+        {
+            var batch = Batch((5, (ulong)(i + 1), 1));
+            batches.Add(batch.Retain()); // the test's own reference, to see when the ring lets go
+            Append(ring, i, i, batch, 1);
+        }
+        Assert.Equal(18, ring.FloorPosition);            // the 32 newest of 50 one-message deliveries
+        Assert.Equal(50, ring.EndPosition);
+        Assert.Equal(DeliveriesMax, ring.Capacity);       // full at the bound, and never grown past it
+        Assert.Equal(-1, ring.Locate(17));
+        Assert.Equal(18, ring.Locate(18));
+        Assert.All(batches.Take(18), b => Assert.Equal(1, b.References));  // evicted: only the test holds them
+        Assert.All(batches.Skip(18), b => Assert.Equal(2, b.References));
+        ring.Clear();
+        foreach (var b in batches) b.Release();
+    }
+
+    [Fact]
     public void SkippedRunsTakeNoPositionWhenFindingARun()
     {
         var ring = new DeliveryRing(long.MaxValue, 0);
