@@ -14,9 +14,10 @@ internal readonly record struct RetainedDelivery(long Sequence, DeliverMessage M
 /// batch bytes or <c>deliveriesMax</c> deliveries, which raises the retention floor. The second bound is for small
 /// batches: each delivery also costs its entry and its batch's object (about 150 bytes that the byte bound does not
 /// count), and a ring that took 256 MiB of 100-byte batches would hold 2.7 million of them and keep doubling its array
-/// (large-object allocations, then gen2 collections) for the better part of an hour at a thousand deliveries a second. A session that falls below the floor is told so; it never makes the ring grow.
+/// (large-object allocations, then gen2 collections) for the better part of an hour at a thousand deliveries a second.
+/// A session that falls below the floor is told so; it never makes the ring grow.
 /// Thread-safe (one lock; appends and lookups are short). Allocates nothing per append, read or wait once warm: the
-/// entries are structs in a circular array that grows only while the byte budget admits more of them, and waiting
+/// entries are structs in a circular array that grows only while both bounds admit more of them, and waiting
 /// sessions are woken through their own reusable <see cref="DeliveryWaiter"/> (see DeliveryRing.Waiters.cs).
 /// </summary>
 internal sealed partial class DeliveryRing

@@ -10,9 +10,9 @@ namespace AtomicBcast.Storage;
 /// Requirements:
 /// - A token that is not the current one names an earlier generation, and an earlier generation always
 ///   succeeded: a failed flush fails the log, and a failed log never re-arms a buffer.
-/// - Continuations run on the thread pool, never on the flusher thread (it must get back to the disk). The
+/// - Continuations run on the thread pool, never on the thread that flushed (it must get back to the disk). The
 ///   scheduling context is not captured: waiting for the log behaves like ConfigureAwait(false).
-/// - <see cref="Complete"/> is called by one thread at a time (the flusher, or the disposer after it stopped):
+/// - <see cref="Complete"/> is called by one thread at a time (the flush's owner, or the disposer after it stopped):
 ///   it runs the continuations outside the lock from an array that only the next Complete reuses.
 /// - Tokens are 16 bits: a waiter must look at its ValueTask within 65,535 reuses of the buffer (ValueTask rules
 ///   already say: await it once, promptly).

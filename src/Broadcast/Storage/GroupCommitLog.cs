@@ -6,9 +6,9 @@ namespace AtomicBcast.Storage;
 
 /// <summary>
 /// The acceptor's durable log, FasterLog style: appenders copy records into the current write buffer and get an
-/// address back without blocking; one flusher thread (or, in a burst, the owner itself: <see cref="EndBurst"/>) writes
-/// each buffer with one pwrite, syncs it with one
-/// fdatasync, publishes <see cref="DurableUntil"/> and completes every waiter of that flush at once.
+/// address back without blocking; one flusher thread (or, at the end of a burst, the owner itself: <see cref="EndBurst"/>)
+/// writes each buffer with one pwrite, syncs it with one fdatasync, publishes <see cref="DurableUntil"/> and completes
+/// every waiter of that flush at once.
 ///
 /// Requirements:
 /// - Never lie about durability: <see cref="DurableUntil"/> moves forward only after fdatasync returned 0 (in
@@ -97,9 +97,10 @@ public sealed partial class GroupCommitLog : IDisposable
     public LogAddress DurableUntil => new(Volatile.Read(ref _durableUntil));
 
     /// <summary>
-    /// Called on the thread that flushed (the flusher's, or the owner's in <see cref="EndBurst"/>) right after <see cref="DurableUntil"/> moved forward, or after the log failed: a
-    /// single owner polling <see cref="DurableUntil"/> (the node's loop) can wake at once instead of waiting on a task
-    /// completion that takes a thread-pool hop. Must be quick and must not throw. Set before appending.
+    /// Called on the thread that flushed (the flusher's, or the owner's in <see cref="EndBurst"/>) right after
+    /// <see cref="DurableUntil"/> moved forward, or after the log failed: a single owner polling <see cref="DurableUntil"/>
+    /// (the node's loop) can wake at once instead of waiting on a task completion that takes a thread-pool hop. Must be
+    /// quick and must not throw. Set before appending.
     /// </summary>
     public Action? DurabilityChanged { get; set; }
 

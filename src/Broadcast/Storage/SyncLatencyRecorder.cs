@@ -3,7 +3,7 @@ using AtomicBcast.Wire;
 namespace AtomicBcast.Storage;
 
 /// <summary>
-/// Counts the log's sync durations into <see cref="SyncLatencyFigures"/> buckets. One writer (the flusher), any number
+/// Counts the log's sync durations into <see cref="SyncLatencyFigures"/> buckets. One writer at a time (the flush's owner), any number
 /// of readers; a reading may be a sync behind, never torn per count.
 /// </summary>
 internal sealed class SyncLatencyRecorder
