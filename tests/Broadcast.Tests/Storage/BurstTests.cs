@@ -29,6 +29,17 @@ public class BurstTests
         return log;
     }
 
+    /// <summary>A burst that appends record 1, then its EndBurst on a thread of its own, which the held syncs stop in
+    /// its sync: a caller's flush under way. Completes with EndBurst's answer once the syncs are released.</summary>
+    private static Task<bool> StartHeldCallersFlush(GroupCommitLog log, SimulatedLogDevice device)
+    {
+        log.BeginBurst();
+        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
+        var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
+        Assert.True(device.WaitUntilSyncHeld(Patience));
+        return ending;
+    }
+
     private sealed class SyncsHeld(SimulatedLogDevice device) : IDisposable
     {
         public void Dispose() => device.ReleaseSyncs();
@@ -89,10 +100,7 @@ public class BurstTests
         using var log = LogTestKit.Open(device);
         await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
         using var held = HoldSyncs(device);
-        log.BeginBurst();
-        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
-        var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
-        Assert.True(device.WaitUntilSyncHeld(Patience));
+        var ending = StartHeldCallersFlush(log, device);
         // Another thread appends while the caller's flush is under way: the flusher wakes, finds the flush taken and
         // sleeps again; the caller's flush must wake it when it ends.
         Assert.True(log.TryAppendAccept(2, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 2), out var later));
@@ -126,10 +134,7 @@ public class BurstTests
         await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
         using var held = HoldSyncs(device);
         device.FailNextSyncs(1, SimulatedLogDevice.EIO);
-        log.BeginBurst();
-        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
-        var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
-        Assert.True(device.WaitUntilSyncHeld(Patience));
+        var ending = StartHeldCallersFlush(log, device);
         var disposing = Task.Factory.StartNew(log.Dispose, TaskCreationOptions.LongRunning);
         // Dispose woke the flusher; it found the caller's flush under way and sleeps again.
         Assert.True(SpinWait.SpinUntil(() => log.IsDisposing && log.FlusherIdle, Patience));
@@ -146,10 +151,7 @@ public class BurstTests
         var log = LogTestKit.Open(device);
         await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 0));
         using var held = HoldSyncs(device);
-        log.BeginBurst();
-        Assert.True(log.TryAppendAccept(1, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 1), out _));
-        var ending = Task.Factory.StartNew(() => log.EndBurst(flushHere: true), TaskCreationOptions.LongRunning);
-        Assert.True(device.WaitUntilSyncHeld(Patience));
+        var ending = StartHeldCallersFlush(log, device);
         Assert.True(log.TryAppendAccept(2, LogTestKit.BallotOf(1), LogTestKit.Payload(1, 2), out _));
         var disposing = Task.Factory.StartNew(log.Dispose, TaskCreationOptions.LongRunning);
         device.ReleaseSyncs();
