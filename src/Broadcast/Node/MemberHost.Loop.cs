@@ -91,8 +91,8 @@ public sealed partial class MemberHost
     {
         switch (loopEvent.Kind)
         {
-            case LoopEventKind.PeerMessage: DispatchPeer(loopEvent.From, loopEvent.Message!); break;
-            case LoopEventKind.Publish: DispatchPublish(loopEvent.Session!, (PublishMessage)loopEvent.Message!); break;
+            case LoopEventKind.PeerMessage: DispatchPeer(loopEvent.From, loopEvent.Message); break;
+            case LoopEventKind.Publish: DispatchPublish(loopEvent.Session!, loopEvent.Message.AsPublish()); break;
             case LoopEventKind.Failure: throw loopEvent.Failure!;
         }
     }

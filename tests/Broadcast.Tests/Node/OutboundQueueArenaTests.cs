@@ -101,7 +101,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var shared = CarvedBatch();
 
         for (int i = 0; i < count; i++) Assert.True(Enqueue(queue, forPump, Accept(i, shared)));
-        var queued = queue.Queued().Select(m => ((AcceptMessage)m).Batch).ToArray();
+        var queued = queue.Queued().Select(m => m.AsAccept().Batch).ToArray();
         Assert.Equal(count, queued.Length);
         Assert.Equal(1 + mark, shared.References);
         for (int i = 0; i < mark; i++) Assert.Same(shared, queued[i]);
@@ -125,6 +125,44 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The ring starts at <see cref="OutboundQueue.InitialSlots"/> and doubles as the queue fills (an idle connection keeps
+    /// a small one): the messages keep their order through a wrapped ring, and the copies' bytes, counted per slot, move
+    /// with them, so each is given back exactly once when written.
+    /// </summary>
+    [Fact]
+    public async Task TheRingGrowsFromItsFirstSlotsKeepingTheOrderAndTheCopiedBytes()
+    {
+        var queue = new OutboundQueue(1024);
+        Assert.Equal(OutboundQueue.InitialSlots, queue.Slots);
+        int mark = queue.HighWaterMark;
+        var batch = BatchBuffer.CopyOf(new ReadOnlySequence<byte>(ValidBatchOf(1000)), ordered: true);
+        Assert.True(batch.IsCarved);
+        const int first = 10, count = 700;
+        for (int i = 0; i < first; i++) Assert.True(queue.TryEnqueue(Accept(i, batch)));
+        // The drain takes message 0 and stalls writing it: the ring's head has moved, so the ring wraps before it grows.
+        var writer = new StallingWriter();
+        var drain = Task.Run(() => queue.DrainAsync(new PipeConnection(writer), CancellationToken.None));
+        Assert.True(writer.Writing.Wait(Guard));
+        for (int i = first; i < count; i++) Assert.True(queue.TryEnqueue(Accept(i, batch)));
+
+        Assert.Equal(1024, queue.Slots);
+        var queued = queue.Queued();
+        Assert.Equal(Enumerable.Range(1, count - 1).Select(i => (long)i), queued.Select(m => m.AsAccept().Instance));
+        // Message i came with i - 1 queued: from the mark on it holds a copy (the first copy came at a ring of the mark's size).
+        Assert.All(queued[..mark], m => Assert.Same(batch, m.AsAccept().Batch));
+        Assert.All(queued[mark..], m => Assert.NotSame(batch, m.AsAccept().Batch));
+        Assert.Equal((long)(count - 1 - mark) * batch.Length, queue.CopiedBytes);
+
+        queue.Complete();
+        writer.Release.Set();
+        await drain.WaitAsync(Guard);
+        Assert.Equal(0, queue.CopiedBytes);
+        Assert.Equal(1, batch.References);
+        Assert.Equal(0, queue.Dropped);
+        batch.Release();
+    }
+
+    /// <summary>
     /// A full queue drops without taking anything (no reference, no copy); a closed one past its mark drops after copying,
     /// and gives the copy back at once. The caller's batch ends with only the caller's reference.
     /// </summary>
@@ -143,7 +181,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         for (int i = 0; i < 3; i++) Enqueue(closed, forPump, Accept(i, shared));
         closed.Complete();
         Assert.Equal(1 + 2 + 2, shared.References);
-        var copies = full.Queued().Concat(closed.Queued()).Select(m => ((AcceptMessage)m).Batch).Where(b => b != shared).ToArray();
+        var copies = full.Queued().Concat(closed.Queued()).Select(m => m.AsAccept().Batch).Where(b => b != shared).ToArray();
         Assert.Equal(6 + 1, copies.Length);
         Assert.Equal(6L * BatchBytes, full.CopiedBytes);
         Assert.Equal(1L * BatchBytes, closed.CopiedBytes);
@@ -197,7 +235,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         Assert.Equal((long)copies * BatchBytes, queue.CopiedBytes);
         Assert.True(queue.CopiedBytes <= queue.CopiedBytesMax);
         Assert.Equal(1 + mark, shared.References); // nothing taken for the dropped ones
-        var held = queue.Queued().Select(m => ((AcceptMessage)m).Batch).ToArray();
+        var held = queue.Queued().Select(m => m.AsAccept().Batch).ToArray();
         Assert.Equal(mark + copies, held.Length);
         Assert.All(held[mark..], b => Assert.False(b.IsCarved)); // never the carved batch by reference past the mark
         Assert.Equal(idle - held[mark..].Sum(ArrayBytes), BatchArrayPool.IdleBytes);
@@ -274,8 +312,8 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var types = new List<string>();
         while (FrameCodec.TryReadFrame(ref buffer, out var frame))
         {
-            var message = MessageReader.ReadOwned(frame);
-            types.Add(message.GetType().Name);
+            var message = MessageReader.ReadEnvelope(frame);
+            types.Add(message.ToObject().GetType().Name);
             AtomicBcast.Client.OwnedFrames.Release(message);
         }
         Assert.Equal(0, buffer.Length);
@@ -339,7 +377,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         return segment.Array!.Length;
     }
 
-    private static bool Enqueue(OutboundQueue queue, bool forPump, object message)
+    private static bool Enqueue(OutboundQueue queue, bool forPump, Envelope message)
     {
         if (!forPump) return queue.TryEnqueue(message);
         long dropped = queue.Dropped;
