@@ -64,7 +64,7 @@ internal static class OwnedFrames
     /// reuse. Returns what the holder keeps and later gives to <see cref="Release"/>: <paramref name="message"/> itself,
     /// its batches retained, when it carries no carved batch; else the same message whose batches are the copies (each
     /// with the holder's one reference) and the other batches retained. The caller's references are untouched either way.
-    /// Allocates (pooled buffers, and a box and a records array for a promise) only when it copies.
+    /// Allocates (pooled buffers; a box for a delivery or a promise, and a records array for a promise) only when it copies.
     /// <paramref name="copiedBytes"/>: the bytes copied, <see cref="CarvedBytes"/> of <paramref name="message"/> (0 when
     /// nothing was), which the holder may count until it releases what it kept.
     /// </summary>

@@ -295,6 +295,13 @@ internal sealed class OutboundQueue
         lock (_lock) return InOrder(_ring, _count);
     }
 
+    /// <summary>Drops the <paramref name="count"/> oldest messages unwritten, giving back what the queue held for them (for
+    /// tests: moves the ring's head as a drain does, without a connection).</summary>
+    internal void DropOldest(int count)
+    {
+        for (int i = 0; i < count && TryTake(out var message, out int copied); i++) ReleaseHeld(message, copied);
+    }
+
     /// <summary>The oldest message and its copied bytes, which the taker gives to <see cref="ReleaseHeld"/>; false when
     /// the queue is empty.</summary>
     private bool TryTake(out Envelope message, out int copied)

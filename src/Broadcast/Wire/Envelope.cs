@@ -153,5 +153,6 @@ internal readonly struct Envelope
         _ => throw new ArgumentException($"not a message: {message.GetType()}", nameof(message)),
     };
 
-    public override string ToString() => ToObject().ToString() ?? Type.ToString();
+    /// <summary>The message, or "(empty)" for a default envelope (a failure's <c>LoopEvent</c> carries one).</summary>
+    public override string ToString() => Type == 0 ? "(empty)" : ToObject().ToString() ?? Type.ToString();
 }

@@ -126,36 +126,68 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
 
     /// <summary>
     /// The ring starts at <see cref="OutboundQueue.InitialSlots"/> and doubles as the queue fills (an idle connection keeps
-    /// a small one): the messages keep their order through a wrapped ring, and the copies' bytes, counted per slot, move
-    /// with them, so each is given back exactly once when written.
+    /// a small one). The ring grows twice here while its head is not at slot 0, so that its messages wrap around its end:
+    /// once with no copy held, once with copies held on both sides of the wrap. The messages keep their order, and the
+    /// copies' bytes, counted per slot, move with their messages: each is given back exactly once, when written.
     /// </summary>
     [Fact]
-    public async Task TheRingGrowsFromItsFirstSlotsKeepingTheOrderAndTheCopiedBytes()
+    public async Task TheRingGrowsThroughAWrapKeepingTheOrderAndTheCopiedBytes()
     {
         var queue = new OutboundQueue(1024);
         Assert.Equal(OutboundQueue.InitialSlots, queue.Slots);
         int mark = queue.HighWaterMark;
+        Assert.Equal(256, mark);
         var batch = BatchBuffer.CopyOf(new ReadOnlySequence<byte>(ValidBatchOf(1000)), ordered: true);
         Assert.True(batch.IsCarved);
-        const int first = 10, count = 700;
-        for (int i = 0; i < first; i++) Assert.True(queue.TryEnqueue(Accept(i, batch)));
-        // The drain takes message 0 and stalls writing it: the ring's head has moved, so the ring wraps before it grows.
-        var writer = new StallingWriter();
-        var drain = Task.Run(() => queue.DrainAsync(new PipeConnection(writer), CancellationToken.None));
-        Assert.True(writer.Writing.Wait(Guard));
-        for (int i = first; i < count; i++) Assert.True(queue.TryEnqueue(Accept(i, batch)));
+        var model = new Queue<(long Instance, bool Copy)>(); // what the queue should hold, oldest first
+        long next = 0;
 
+        void Enqueue(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                model.Enqueue((next, model.Count >= mark)); // admitted at or past the mark: a copy
+                Assert.True(queue.TryEnqueue(Accept(next++, batch)));
+            }
+        }
+
+        void Drop(int count)
+        {
+            queue.DropOldest(count);
+            for (int i = 0; i < count; i++) model.Dequeue();
+        }
+
+        void AssertHeldAsModelled()
+        {
+            var queued = queue.Queued();
+            Assert.Equal(model.Select(m => m.Instance), queued.Select(m => m.AsAccept().Instance));
+            Assert.Equal(model.Select(m => m.Copy), queued.Select(m => !ReferenceEquals(m.AsAccept().Batch, batch)));
+            Assert.Equal(model.Count(m => m.Copy) * (long)batch.Length, queue.CopiedBytes);
+        }
+
+        Enqueue(10);
+        Drop(5);
+        Enqueue(64 - 5);                 // the 64th held wraps to slot 4 of 64 (head 5): full
+        Assert.Equal(64, queue.Slots);
+        Enqueue(1);                      // grows with the head at 5, no copies
+        Assert.Equal(128, queue.Slots);
+        AssertHeldAsModelled();
+        Enqueue(mark + 100 - model.Count); // copies from the mark on; the ring grows to 512 with its head at 0
+        Assert.Equal(512, queue.Slots);
+        Drop(300);                       // head at 300, holding 56 copies
+        Enqueue(512 - model.Count);      // wraps: the newest at slots 0-299; copies again from the mark on; full
+        Assert.Equal(512, queue.Slots);
+        AssertHeldAsModelled();
+        Enqueue(1);                      // grows with its head at 300 and copies on both sides of the wrap
         Assert.Equal(1024, queue.Slots);
-        var queued = queue.Queued();
-        Assert.Equal(Enumerable.Range(1, count - 1).Select(i => (long)i), queued.Select(m => m.AsAccept().Instance));
-        // Message i came with i - 1 queued: from the mark on it holds a copy (the first copy came at a ring of the mark's size).
-        Assert.All(queued[..mark], m => Assert.Same(batch, m.AsAccept().Batch));
-        Assert.All(queued[mark..], m => Assert.NotSame(batch, m.AsAccept().Batch));
-        Assert.Equal((long)(count - 1 - mark) * batch.Length, queue.CopiedBytes);
+        AssertHeldAsModelled();
+        Drop(400);                       // gives back each dropped copy's own bytes: counted per slot, they moved too
+        AssertHeldAsModelled();
 
         queue.Complete();
-        writer.Release.Set();
-        await drain.WaitAsync(Guard);
+        var writer = new RecordingWriter();
+        await queue.DrainAsync(new PipeConnection(writer), CancellationToken.None).WaitAsync(Guard);
+        Assert.Equal(model.Select(m => m.Instance), WrittenInstances(writer));
         Assert.Equal(0, queue.CopiedBytes);
         Assert.Equal(1, batch.References);
         Assert.Equal(0, queue.Dropped);
