@@ -252,10 +252,10 @@ public sealed class Publisher : IAsyncDisposable
         MessageWriter.WritePublish(connection.Output, ProducerId, run.FirstSeq, run.Count, run.Messages);
     }
 
-    private ValueTask OnMessage(object message)
+    private ValueTask OnMessage(Envelope message)
     {
         OwnedFrames.Release(message);
-        if (message is PublishAckMessage ack && ack.ProducerId == ProducerId) OnAck(ack);
+        if (message.Type == MessageType.PublishAck && message.AsPublishAck() is var ack && ack.ProducerId == ProducerId) OnAck(ack);
         _wake.Set();
         return ValueTask.CompletedTask;
     }

@@ -16,18 +16,19 @@ internal enum LoopEventKind : byte
 }
 
 /// <summary>
-/// One event for the member's loop thread. A struct in the loop's bounded channel, so posting a received message
-/// allocates nothing (a closure per message did: the largest allocation per instance on a follower).
+/// One event for the member's loop thread. A struct in the loop's bounded channel, and the message in an
+/// <see cref="Envelope"/>, so posting a received message allocates nothing (a closure per message did, and then a boxed
+/// message per frame).
 /// </summary>
 internal readonly struct LoopEvent
 {
     public LoopEventKind Kind { get; }
     public ushort From { get; }
-    public object? Message { get; }
+    public Envelope Message { get; }
     public ClientSession? Session { get; }
     public Exception? Failure { get; }
 
-    private LoopEvent(LoopEventKind kind, ushort from, object? message, ClientSession? session, Exception? failure)
+    private LoopEvent(LoopEventKind kind, ushort from, in Envelope message, ClientSession? session, Exception? failure)
     {
         Kind = kind;
         From = from;
@@ -36,10 +37,10 @@ internal readonly struct LoopEvent
         Failure = failure;
     }
 
-    public static LoopEvent PeerMessage(ushort from, object message) => new(LoopEventKind.PeerMessage, from, message, null, null);
+    public static LoopEvent PeerMessage(ushort from, in Envelope message) => new(LoopEventKind.PeerMessage, from, message, null, null);
 
-    /// <summary>A boxed <see cref="PublishMessage"/> as the reader produced it (passing the struct would box it again).</summary>
-    public static LoopEvent Publish(ClientSession session, object publish) => new(LoopEventKind.Publish, 0, publish, session, null);
+    /// <summary>A <see cref="PublishMessage"/> in the envelope the reader produced.</summary>
+    public static LoopEvent Publish(ClientSession session, in Envelope publish) => new(LoopEventKind.Publish, 0, publish, session, null);
 
-    public static LoopEvent Fail(Exception failure) => new(LoopEventKind.Failure, 0, null, null, failure);
+    public static LoopEvent Fail(Exception failure) => new(LoopEventKind.Failure, 0, default, null, failure);
 }

@@ -146,23 +146,23 @@ public sealed partial class MemberHost
         OwnedFrames.ReadAllAsync(connection.Input, message => PostAsync(LoopEvent.PeerMessage(from, message), stop), stop, ordered: true);
 
     /// <summary>Loop thread: hands a peer's message to the core, then drops our reference of its batches.</summary>
-    private void DispatchPeer(ushort from, object message)
+    private void DispatchPeer(ushort from, in Envelope message)
     {
         try
         {
-            switch (message)
+            switch (message.Type)
             {
-                case PreVoteMessage m: _member.Receive(from, m); break;
-                case PreVoteReplyMessage m: _member.Receive(from, m); break;
-                case PrepareMessage m: _member.Receive(from, m); break;
-                case PromiseMessage m: _member.Receive(from, m); break;
-                case AcceptMessage m: _member.Receive(from, m); break;
-                case AcceptedMessage m: _member.Receive(from, m); break;
-                case RejectedMessage m: _member.Receive(from, m); break;
-                case HeartbeatMessage m: _member.Receive(from, m); break;
-                case FetchMessage m: _member.Receive(from, m); break;
-                case FetchReplyMessage m: _member.Receive(from, m); break;
-                case CheckpointMessage m: _member.Receive(from, m); break;
+                case MessageType.PreVote: _member.Receive(from, message.AsPreVote()); break;
+                case MessageType.PreVoteReply: _member.Receive(from, message.AsPreVoteReply()); break;
+                case MessageType.Prepare: _member.Receive(from, message.AsPrepare()); break;
+                case MessageType.Promise: _member.Receive(from, message.AsPromise()); break;
+                case MessageType.Accept: _member.Receive(from, message.AsAccept()); break;
+                case MessageType.Accepted: _member.Receive(from, message.AsAccepted()); break;
+                case MessageType.Rejected: _member.Receive(from, message.AsRejected()); break;
+                case MessageType.Heartbeat: _member.Receive(from, message.AsHeartbeat()); break;
+                case MessageType.Fetch: _member.Receive(from, message.AsFetch()); break;
+                case MessageType.FetchReply: _member.Receive(from, message.AsFetchReply()); break;
+                case MessageType.Checkpoint: _member.Receive(from, message.AsCheckpoint()); break;
             }
         }
         finally
@@ -179,7 +179,7 @@ public sealed partial class MemberHost
         var drain = session.Queue.DrainAsync(connection, both.Token);
         try
         {
-            await OwnedFrames.ReadAllAsync(connection.Input, message => message is PublishMessage
+            await OwnedFrames.ReadAllAsync(connection.Input, message => message.Type == MessageType.Publish
                 ? PostAsync(LoopEvent.Publish(session, message), stop)
                 : Unexpected(message, "a publisher"), stop).ConfigureAwait(false);
         }
@@ -192,10 +192,10 @@ public sealed partial class MemberHost
         }
     }
 
-    private static ValueTask Unexpected(object message, string who)
+    private static ValueTask Unexpected(in Envelope message, string who)
     {
         OwnedFrames.Release(message);
-        throw new WireException($"{who} sent an unexpected {message.GetType().Name}");
+        throw new WireException($"{who} sent an unexpected {message.Type}");
     }
 
     /// <summary>Loop thread: a malformed run is the publisher's fault, never the member's: it closes that connection only.</summary>

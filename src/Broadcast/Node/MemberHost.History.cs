@@ -74,7 +74,7 @@ public sealed partial class MemberHost
         long bytes = 0;
         for (int i = 0; i < HistoryInstancesPerFlush && bytes < HistoryBytesPerFlush; i++)
         {
-            var step = reader.TryRead(_status.NextInstance, out var delivery, out int messageCount, out var waitFor);
+            var step = reader.TryRead(Status.NextInstance, out var delivery, out int messageCount, out var waitFor);
             if (step != HistoryStep.Delivered) return (step, waitFor);
             try
             {

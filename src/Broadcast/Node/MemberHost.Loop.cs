@@ -91,8 +91,8 @@ public sealed partial class MemberHost
     {
         switch (loopEvent.Kind)
         {
-            case LoopEventKind.PeerMessage: DispatchPeer(loopEvent.From, loopEvent.Message!); break;
-            case LoopEventKind.Publish: DispatchPublish(loopEvent.Session!, (PublishMessage)loopEvent.Message!); break;
+            case LoopEventKind.PeerMessage: DispatchPeer(loopEvent.From, loopEvent.Message); break;
+            case LoopEventKind.Publish: DispatchPublish(loopEvent.Session!, loopEvent.Message.AsPublish()); break;
             case LoopEventKind.Failure: throw loopEvent.Failure!;
         }
     }
@@ -135,7 +135,7 @@ public sealed partial class MemberHost
 
     private void RefreshStatus()
     {
-        _status = Snapshot();
+        Status = Snapshot();
         // Runs that will never be acked (leadership lost) must not pile up in the latency bookkeeping.
         if (_publishStarts.Count > 0 && (!_member.IsLeader || _publishStarts.Count > 1 << 20)) _publishStarts.Clear();
         if (_member.Role != _lastRole)
@@ -158,7 +158,7 @@ public sealed partial class MemberHost
             _ => reason.Message,
         };
         NodeLog.Halted(_logger, _self, why, reason);
-        _status = Snapshot();
+        Status = Snapshot();
         _completion.TrySetException(new MemberHaltedException($"member {_self} halted: {why}", reason));
         _stopping = true;
         _ = Task.Run(StopAsync);

@@ -10,12 +10,12 @@ public sealed partial class MemberHost
     /// connection per burst, and no hand-off to a writer thread while the connection keeps up (loop thread only).</summary>
     private readonly List<OutboundQueue> _toPump = new();
 
-    private void SendToPeer(ushort to, object message)
+    private void SendToPeer(ushort to, in Envelope message)
     {
         if (_peerQueues.TryGetValue(to, out var queue)) QueueForPump(queue, message);
     }
 
-    private void QueueForPump(OutboundQueue queue, object message)
+    private void QueueForPump(OutboundQueue queue, in Envelope message)
     {
         if (queue.TryEnqueueForPump(message)) _toPump.Add(queue);
     }

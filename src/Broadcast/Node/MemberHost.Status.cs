@@ -11,7 +11,7 @@ public sealed partial class MemberHost
     /// this process's counters (CPU, collections, allocation) and its log's sync durations, read now.</summary>
     internal StatusReplyMessage StatusReply()
     {
-        var s = _status;
+        var s = Status;
         return new StatusReplyMessage(s.NodeId, (MemberRole)s.Role, s.Halted, s.LeaderId, s.Promised, s.NextInstance, s.ChosenUpTo,
             s.NextPosition, s.LogBytes, s.AcceptedFloor, RetentionFloor, ProcessFigures.OfThisProcess(),
             _log.SyncLatency);

@@ -15,7 +15,7 @@ namespace AtomicBcast.Node;
 /// <param name="Halted">True once the member halted (log failure or broken invariant).</param>
 /// <param name="AcceptedFloor">Its acceptor holds every accept from this instance up (<see cref="Member.AcceptedFloor"/>).</param>
 /// <param name="QueuedRuns">Runs it took as leader and has not yet batched (<see cref="Member.QueuedRuns"/>).</param>
-public sealed record MemberStatus(ushort NodeId, Role Role, ushort LeaderId, Ballot Promised, long NextInstance, long NextPosition,
+public readonly record struct MemberStatus(ushort NodeId, Role Role, ushort LeaderId, Ballot Promised, long NextInstance, long NextPosition,
     long ChosenUpTo, long LogBytes, bool Halted, long AcceptedFloor = 0, int QueuedRuns = 0);
 
 /// <summary>The member stopped serving because its log failed, its log is corrupt, or a consensus invariant broke.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using AtomicBcast.Client;
 using AtomicBcast.Transport;
@@ -24,8 +23,9 @@ namespace AtomicBcast.Node;
 ///   the drain writes the rest, so a long queue is never copied on the loop thread.
 ///
 /// Requirements:
-/// - Allocation-free per message once warm: a fixed ring of <c>capacity</c> slots under a lock (never grows) and a
-///   <see cref="WakeSignal"/> for the drain's wait. (A Channel allocated one wait operation per wait for the next
+/// - Allocation-free per message once warm: a ring of <see cref="Envelope"/>s under a lock (no heap object per message),
+///   which doubles from <see cref="InitialSlots"/> up to <c>capacity</c> slots as the queue first grows and never shrinks
+///   (an idle connection keeps a small ring), and a <see cref="WakeSignal"/> for the drain's wait. (A Channel allocated one wait operation per wait for the next
 ///   message when its token can be cancelled, the largest allocation of a busy leader.)
 /// - Any thread may <see cref="TryEnqueue"/>; one thread (the loop) uses <see cref="TryEnqueueForPump"/> and
 ///   <see cref="Pump"/>. One <see cref="DrainAsync"/> at a time (a peer's queue outlives its connections: the next
@@ -40,7 +40,8 @@ namespace AtomicBcast.Node;
 internal sealed class OutboundQueue
 {
     private readonly object _lock = new();
-    private readonly object?[] _ring;
+    private Envelope[] _ring;
+    private readonly int _capacity;
     private int _head;
     private int _count;
     private bool _completed;
@@ -68,9 +69,19 @@ internal sealed class OutboundQueue
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(copiedBytesMax);
-        _ring = new object?[capacity];
+        _capacity = capacity;
+        _ring = new Envelope[Math.Min(capacity, InitialSlots)];
         HighWaterMark = Math.Min(capacity / 4, HighWaterMarkMax);
         CopiedBytesMax = copiedBytesMax;
+    }
+
+    /// <summary>Slots of a new queue's ring; it doubles when full, up to its capacity.</summary>
+    internal const int InitialSlots = 64;
+
+    /// <summary>Slots the ring has now (for tests).</summary>
+    internal int Slots
+    {
+        get { lock (_lock) return _ring.Length; }
     }
 
     /// <summary>
@@ -129,9 +140,9 @@ internal sealed class OutboundQueue
 
     /// <summary>Queues <paramref name="message"/>, retaining its batches (or copies, see <see cref="HighWaterMark"/>), and
     /// wakes the drain; false (nothing kept) when full or closed.</summary>
-    public bool TryEnqueue(object message)
+    public bool TryEnqueue(in Envelope message)
     {
-        if (Hold(message, out int copied) is { } held)
+        if (Hold(message, out var held, out int copied))
         {
             if (TryAdd(held, copied, out bool wasEmpty))
             {
@@ -151,13 +162,13 @@ internal sealed class OutboundQueue
     /// pump this queue (the first message since the last pump); a message dropped (full or closed) is counted, and what
     /// was taken for it released.
     /// </summary>
-    public bool TryEnqueueForPump(object message)
+    public bool TryEnqueueForPump(in Envelope message)
     {
-        if (Hold(message, out int copied) is { } held)
+        if (Hold(message, out var held, out int copied))
         {
             lock (_lock)
             {
-                if (!_completed && _count < _ring.Length)
+                if (!_completed && _count < _capacity)
                 {
                     Add(held, copied);
                     bool first = !_pumpRequested;
@@ -172,31 +183,33 @@ internal sealed class OutboundQueue
     }
 
     /// <summary>
-    /// What the queue will keep of <paramref name="message"/>, with its own references, taken before the drain can see it
-    /// (the drain releases right after writing): the message itself, its batches retained, below
-    /// <see cref="HighWaterMark"/>; from there on a message holding copies of its carved batches, whose bytes
-    /// (<paramref name="copied"/>) are counted toward <see cref="CopiedBytesMax"/> until <see cref="ReleaseHeld"/>; null,
+    /// What the queue will keep of <paramref name="message"/> (<paramref name="held"/>), with its own references, taken
+    /// before the drain can see it (the drain releases right after writing): the message itself, its batches retained,
+    /// below <see cref="HighWaterMark"/>; from there on the message holding copies of its carved batches, whose bytes
+    /// (<paramref name="copied"/>) are counted toward <see cref="CopiedBytesMax"/> until <see cref="ReleaseHeld"/>. False,
     /// taking nothing, when the queue is full or the copies would pass their bound, so a lagging queue does not copy the
     /// many messages it drops.
     /// </summary>
-    private object? Hold(object message, out int copied)
+    private bool Hold(in Envelope message, out Envelope held, out int copied)
     {
+        held = default;
         copied = 0;
         // Read without the lock (the copy is made outside it): the drain only lowers the count meanwhile, so for a single
         // producer the count at the add is at most this one. Completion is checked at the add.
         int count = Volatile.Read(ref _count);
-        if (count >= _ring.Length) return null;
+        if (count >= _capacity) return false;
         if (count < HighWaterMark)
         {
             OwnedFrames.Retain(message);
-            return message;
+            held = message;
+            return true;
         }
         long carved = OwnedFrames.CarvedBytes(message);
-        if (carved > 0 && !TryCountCopy(carved)) return null;
-        var held = OwnedFrames.RetainDetached(message, out long copiedBytes);
+        if (carved > 0 && !TryCountCopy(carved)) return false;
+        held = OwnedFrames.RetainDetached(message, out long copiedBytes);
         Debug.Assert(copiedBytes == carved, "copied what was counted");
         copied = (int)carved; // at most CopiedBytesMax, an int
-        return held;
+        return true;
     }
 
     /// <summary>
@@ -216,7 +229,7 @@ internal sealed class OutboundQueue
 
     /// <summary>Drops the queue's hold on <paramref name="held"/> (what <see cref="Hold"/> returned), and its
     /// <paramref name="copied"/> bytes from the count of copies.</summary>
-    private void ReleaseHeld(object held, int copied)
+    private void ReleaseHeld(in Envelope held, int copied)
     {
         OwnedFrames.Release(held);
         if (copied == 0) return;
@@ -234,20 +247,21 @@ internal sealed class OutboundQueue
         _wake.Set();
     }
 
-    private bool TryAdd(object message, int copied, out bool wasEmpty)
+    private bool TryAdd(in Envelope message, int copied, out bool wasEmpty)
     {
         lock (_lock)
         {
             wasEmpty = _count == 0;
-            if (_completed || _count == _ring.Length) return false;
+            if (_completed || _count == _capacity) return false;
             Add(message, copied);
             return true;
         }
     }
 
-    private void Add(object message, int copied)
+    private void Add(in Envelope message, int copied)
     {
-        Debug.Assert(Monitor.IsEntered(_lock) && _count < _ring.Length, "add under the lock, with room");
+        Debug.Assert(Monitor.IsEntered(_lock) && _count < _capacity, "add under the lock, with room");
+        if (_count == _ring.Length) Grow();
         int tail = _head + _count;
         if (tail >= _ring.Length) tail -= _ring.Length;
         _ring[tail] = message;
@@ -255,36 +269,58 @@ internal sealed class OutboundQueue
         _count++;
     }
 
-    /// <summary>What the queue holds now, oldest first (for tests).</summary>
-    internal object[] Queued()
+    /// <summary>Doubles the ring (up to the capacity), the oldest message moving to slot 0, with its copied bytes.</summary>
+    private void Grow()
     {
-        lock (_lock)
-        {
-            var queued = new object[_count];
-            for (int i = 0; i < _count; i++) queued[i] = _ring[(_head + i) % _ring.Length]!;
-            return queued;
-        }
+        int slots = (int)Math.Min((long)_ring.Length * 2, _capacity);
+        _ring = InOrder(_ring, slots);
+        if (_copiedBytesAt is { } copiedAt) _copiedBytesAt = InOrder(copiedAt, slots);
+        _head = 0;
+    }
+
+    /// <summary>The queued slots of <paramref name="slots"/> (a ring laid out as <see cref="_ring"/>), oldest first, in a new
+    /// array of <paramref name="length"/>.</summary>
+    private T[] InOrder<T>(T[] slots, int length)
+    {
+        var ordered = new T[length];
+        int first = Math.Min(_count, slots.Length - _head);
+        Array.Copy(slots, _head, ordered, 0, first);
+        Array.Copy(slots, 0, ordered, first, _count - first);
+        return ordered;
+    }
+
+    /// <summary>What the queue holds now, oldest first (for tests).</summary>
+    internal Envelope[] Queued()
+    {
+        lock (_lock) return InOrder(_ring, _count);
+    }
+
+    /// <summary>Drops the <paramref name="count"/> oldest messages unwritten, giving back what the queue held for them (for
+    /// tests: moves the ring's head as a drain does, without a connection).</summary>
+    internal void DropOldest(int count)
+    {
+        for (int i = 0; i < count && TryTake(out var message, out int copied); i++) ReleaseHeld(message, copied);
     }
 
     /// <summary>The oldest message and its copied bytes, which the taker gives to <see cref="ReleaseHeld"/>; false when
     /// the queue is empty.</summary>
-    private bool TryTake([NotNullWhen(true)] out object? message, out int copied)
+    private bool TryTake(out Envelope message, out int copied)
     {
         lock (_lock) return TryTakeLocked(out message, out copied);
     }
 
-    private bool TryTakeLocked([NotNullWhen(true)] out object? message, out int copied)
+    private bool TryTakeLocked(out Envelope message, out int copied)
     {
         Debug.Assert(Monitor.IsEntered(_lock), "take under the lock");
         copied = 0;
         if (_count == 0)
         {
-            message = null;
+            message = default;
             return false;
         }
         message = _ring[_head];
-        Debug.Assert(message is not null, "a counted slot is empty");
-        _ring[_head] = null;
+        Debug.Assert(message.Type != 0, "a counted slot is empty");
+        _ring[_head] = default;
         if (_copiedBytesAt is { } copiedAt)
         {
             copied = copiedAt[_head];
@@ -307,11 +343,11 @@ internal sealed class OutboundQueue
 
     /// <summary>Writes one message and drops the queue's hold on it (its batches' references, its copies), written or
     /// not.</summary>
-    private void WriteAndRelease(PipeWriter output, object message, int copied)
+    private void WriteAndRelease(PipeWriter output, in Envelope message, int copied)
     {
         try
         {
-            MessageWriter.WriteOwned(output, message);
+            MessageWriter.Write(output, message);
         }
         finally
         {
@@ -325,7 +361,7 @@ internal sealed class OutboundQueue
     /// retransmitted 1 MiB accepts to a follower that fell behind) and flushing once would copy all of it into pipe memory
     /// first. Flushing at a byte budget keeps the queue's batches as references and lets the flush wait.
     /// </summary>
-    private bool WriteUpToBudget(PipeWriter output, object first, int firstCopied)
+    private bool WriteUpToBudget(PipeWriter output, in Envelope first, int firstCopied)
     {
         int unflushed = 0;
         var message = first;
@@ -399,9 +435,9 @@ internal sealed class OutboundQueue
 
     /// <summary>The drain's next step, under the lock: what a pump handed over first, then queued messages, then the end
     /// or a wait (during which the pump may write).</summary>
-    private DrainStep NextDrainStep(out object? message, out int copied, out ValueTask<FlushResult> flush)
+    private DrainStep NextDrainStep(out Envelope message, out int copied, out ValueTask<FlushResult> flush)
     {
-        message = null;
+        message = default;
         copied = 0;
         flush = default;
         lock (_lock)
@@ -464,7 +500,7 @@ internal sealed class OutboundQueue
                         bool budgetSpent;
                         do
                         {
-                            budgetSpent = WriteUpToBudget(output, message!, copied);
+                            budgetSpent = WriteUpToBudget(output, message, copied);
                             if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted) return;
                         } while (budgetSpent && TryTake(out message, out copied));
                         break;

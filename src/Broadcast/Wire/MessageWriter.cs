@@ -133,33 +133,36 @@ public static partial class MessageWriter
         writer.Advance(FrameHeader + MessageLayout.SubscribeBytes);
     }
 
-    /// <summary>Writes any owned message struct (as returned by <see cref="MessageReader.ReadOwned"/>) back as a frame.</summary>
-    public static void WriteOwned(IBufferWriter<byte> writer, object message)
+    /// <summary>Writes any message held in an <see cref="Envelope"/> as a frame (the member's queues; allocates nothing).</summary>
+    internal static void Write(IBufferWriter<byte> writer, in Envelope message)
     {
-        switch (message)
+        switch (message.Type)
         {
-            case HelloMessage m: Write(writer, m); break;
-            case ErrorMessage m: Write(writer, m); break;
-            case PreVoteMessage m: Write(writer, m); break;
-            case PreVoteReplyMessage m: Write(writer, m); break;
-            case PrepareMessage m: Write(writer, m); break;
-            case PromiseMessage m: Write(writer, m); break;
-            case AcceptMessage m: Write(writer, m); break;
-            case AcceptedMessage m: Write(writer, m); break;
-            case RejectedMessage m: Write(writer, m); break;
-            case HeartbeatMessage m: Write(writer, m); break;
-            case FetchMessage m: Write(writer, m); break;
-            case FetchReplyMessage m: Write(writer, m); break;
-            case CheckpointMessage m: Write(writer, m); break;
-            case PublishMessage m: Write(writer, m); break;
-            case PublishAckMessage m: Write(writer, m); break;
-            case SubscribeMessage m: Write(writer, m); break;
-            case DeliverMessage m: Write(writer, m); break;
-            case StatusRequestMessage m: Write(writer, m); break;
-            case StatusReplyMessage m: Write(writer, m); break;
-            default: throw new ArgumentException($"not a message: {message.GetType()}", nameof(message));
+            case MessageType.Hello: Write(writer, message.AsHello()); break;
+            case MessageType.Error: Write(writer, message.AsError()); break;
+            case MessageType.PreVote: Write(writer, message.AsPreVote()); break;
+            case MessageType.PreVoteReply: Write(writer, message.AsPreVoteReply()); break;
+            case MessageType.Prepare: Write(writer, message.AsPrepare()); break;
+            case MessageType.Promise: Write(writer, message.AsPromise()); break;
+            case MessageType.Accept: Write(writer, message.AsAccept()); break;
+            case MessageType.Accepted: Write(writer, message.AsAccepted()); break;
+            case MessageType.Rejected: Write(writer, message.AsRejected()); break;
+            case MessageType.Heartbeat: Write(writer, message.AsHeartbeat()); break;
+            case MessageType.Fetch: Write(writer, message.AsFetch()); break;
+            case MessageType.FetchReply: Write(writer, message.AsFetchReply()); break;
+            case MessageType.Checkpoint: Write(writer, message.AsCheckpoint()); break;
+            case MessageType.Publish: Write(writer, message.AsPublish()); break;
+            case MessageType.PublishAck: Write(writer, message.AsPublishAck()); break;
+            case MessageType.Subscribe: Write(writer, message.AsSubscribe()); break;
+            case MessageType.Deliver: Write(writer, message.AsDeliver()); break;
+            case MessageType.StatusRequest: Write(writer, message.AsStatusRequest()); break;
+            case MessageType.StatusReply: Write(writer, message.AsStatusReply()); break;
+            default: throw new ArgumentException($"an empty envelope ({message.Type})", nameof(message));
         }
     }
+
+    /// <summary>Writes any owned message struct (as returned by <see cref="MessageReader.ReadOwned"/>) back as a frame.</summary>
+    public static void WriteOwned(IBufferWriter<byte> writer, object message) => Write(writer, Envelope.FromObject(message));
 
     // Body offsets are relative to the body, which starts after the frame header.
     private static void Put(Span<byte> frame, int bodyOffset, ulong value) =>

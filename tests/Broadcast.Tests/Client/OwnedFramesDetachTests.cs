@@ -29,9 +29,12 @@ public sealed class OwnedFramesDetachTests
         ];
         foreach (var message in messages)
         {
-            long carvedBytes = OwnedFrames.CarvedBytes(message);
-            var kept = OwnedFrames.RetainDetached(message, out long copiedBytes);
-            Assert.NotSame(message, kept);
+            var envelope = Envelope.FromObject(message);
+            long carvedBytes = OwnedFrames.CarvedBytes(envelope);
+            var keptEnvelope = OwnedFrames.RetainDetached(envelope, out long copiedBytes);
+            Assert.Equal(envelope.Type, keptEnvelope.Type);
+            var kept = keptEnvelope.ToObject();
+            Assert.NotEqual(message, kept); // its batches (or records array) are others
             // What was copied, known before copying: the carved batches' bytes.
             Assert.Equal(message is PromiseMessage ? carved.Length + carved2.Length : carved.Length, carvedBytes);
             Assert.Equal(carvedBytes, copiedBytes);
@@ -55,7 +58,7 @@ public sealed class OwnedFramesDetachTests
             if (message is PromiseMessage promise) AssertSameRecords(promise, (PromiseMessage)kept, carved);
             else Assert.Equal(message, Rebatched(kept, original));
 
-            OwnedFrames.Release(kept);
+            OwnedFrames.Release(keptEnvelope);
             Assert.Equal(1, carved.References);
             Assert.Equal(1, unordered.References);
             Assert.Equal(1, carved2.References);
@@ -80,11 +83,12 @@ public sealed class OwnedFramesDetachTests
         ];
         foreach (var message in messages)
         {
-            Assert.Equal(0, OwnedFrames.CarvedBytes(message));
-            Assert.Same(message, OwnedFrames.RetainDetached(message, out long copiedBytes));
+            var envelope = Envelope.FromObject(message);
+            Assert.Equal(0, OwnedFrames.CarvedBytes(envelope));
+            Assert.Equal(message, OwnedFrames.RetainDetached(envelope, out long copiedBytes).ToObject()); // the same batches
             Assert.Equal(0, copiedBytes);
             Assert.Equal(message is AcceptMessage { Instance: 8 } ? 1 : ReferencesTaken(message, unordered), unordered.References);
-            OwnedFrames.Release(message);
+            OwnedFrames.Release(envelope);
             Assert.Equal(1, unordered.References);
             Assert.Equal(1, large.References);
         }

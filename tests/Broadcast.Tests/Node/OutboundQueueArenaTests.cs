@@ -101,7 +101,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var shared = CarvedBatch();
 
         for (int i = 0; i < count; i++) Assert.True(Enqueue(queue, forPump, Accept(i, shared)));
-        var queued = queue.Queued().Select(m => ((AcceptMessage)m).Batch).ToArray();
+        var queued = queue.Queued().Select(m => m.AsAccept().Batch).ToArray();
         Assert.Equal(count, queued.Length);
         Assert.Equal(1 + mark, shared.References);
         for (int i = 0; i < mark; i++) Assert.Same(shared, queued[i]);
@@ -125,6 +125,76 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The ring starts at <see cref="OutboundQueue.InitialSlots"/> and doubles as the queue fills (an idle connection keeps
+    /// a small one). The ring grows twice here while its head is not at slot 0, so that its messages wrap around its end:
+    /// once with no copy held, once with copies held on both sides of the wrap. The messages keep their order, and the
+    /// copies' bytes, counted per slot, move with their messages: each is given back exactly once, when written.
+    /// </summary>
+    [Fact]
+    public async Task TheRingGrowsThroughAWrapKeepingTheOrderAndTheCopiedBytes()
+    {
+        var queue = new OutboundQueue(1024);
+        Assert.Equal(OutboundQueue.InitialSlots, queue.Slots);
+        int mark = queue.HighWaterMark;
+        Assert.Equal(256, mark);
+        var batch = BatchBuffer.CopyOf(new ReadOnlySequence<byte>(ValidBatchOf(1000)), ordered: true);
+        Assert.True(batch.IsCarved);
+        var model = new Queue<(long Instance, bool Copy)>(); // what the queue should hold, oldest first
+        long next = 0;
+
+        void Enqueue(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                model.Enqueue((next, model.Count >= mark)); // admitted at or past the mark: a copy
+                Assert.True(queue.TryEnqueue(Accept(next++, batch)));
+            }
+        }
+
+        void Drop(int count)
+        {
+            queue.DropOldest(count);
+            for (int i = 0; i < count; i++) model.Dequeue();
+        }
+
+        void AssertHeldAsModelled()
+        {
+            var queued = queue.Queued();
+            Assert.Equal(model.Select(m => m.Instance), queued.Select(m => m.AsAccept().Instance));
+            Assert.Equal(model.Select(m => m.Copy), queued.Select(m => !ReferenceEquals(m.AsAccept().Batch, batch)));
+            Assert.Equal(model.Count(m => m.Copy) * (long)batch.Length, queue.CopiedBytes);
+        }
+
+        Enqueue(10);
+        Drop(5);
+        Enqueue(64 - 5);                 // the 64th held wraps to slot 4 of 64 (head 5): full
+        Assert.Equal(64, queue.Slots);
+        Enqueue(1);                      // grows with the head at 5, no copies
+        Assert.Equal(128, queue.Slots);
+        AssertHeldAsModelled();
+        Enqueue(mark + 100 - model.Count); // copies from the mark on; the ring grows to 512 with its head at 0
+        Assert.Equal(512, queue.Slots);
+        Drop(300);                       // head at 300, holding 56 copies
+        Enqueue(512 - model.Count);      // wraps: the newest at slots 0-299; copies again from the mark on; full
+        Assert.Equal(512, queue.Slots);
+        AssertHeldAsModelled();
+        Enqueue(1);                      // grows with its head at 300 and copies on both sides of the wrap
+        Assert.Equal(1024, queue.Slots);
+        AssertHeldAsModelled();
+        Drop(400);                       // gives back each dropped copy's own bytes: counted per slot, they moved too
+        AssertHeldAsModelled();
+
+        queue.Complete();
+        var writer = new RecordingWriter();
+        await queue.DrainAsync(new PipeConnection(writer), CancellationToken.None).WaitAsync(Guard);
+        Assert.Equal(model.Select(m => m.Instance), WrittenInstances(writer));
+        Assert.Equal(0, queue.CopiedBytes);
+        Assert.Equal(1, batch.References);
+        Assert.Equal(0, queue.Dropped);
+        batch.Release();
+    }
+
+    /// <summary>
     /// A full queue drops without taking anything (no reference, no copy); a closed one past its mark drops after copying,
     /// and gives the copy back at once. The caller's batch ends with only the caller's reference.
     /// </summary>
@@ -143,7 +213,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         for (int i = 0; i < 3; i++) Enqueue(closed, forPump, Accept(i, shared));
         closed.Complete();
         Assert.Equal(1 + 2 + 2, shared.References);
-        var copies = full.Queued().Concat(closed.Queued()).Select(m => ((AcceptMessage)m).Batch).Where(b => b != shared).ToArray();
+        var copies = full.Queued().Concat(closed.Queued()).Select(m => m.AsAccept().Batch).Where(b => b != shared).ToArray();
         Assert.Equal(6 + 1, copies.Length);
         Assert.Equal(6L * BatchBytes, full.CopiedBytes);
         Assert.Equal(1L * BatchBytes, closed.CopiedBytes);
@@ -197,7 +267,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         Assert.Equal((long)copies * BatchBytes, queue.CopiedBytes);
         Assert.True(queue.CopiedBytes <= queue.CopiedBytesMax);
         Assert.Equal(1 + mark, shared.References); // nothing taken for the dropped ones
-        var held = queue.Queued().Select(m => ((AcceptMessage)m).Batch).ToArray();
+        var held = queue.Queued().Select(m => m.AsAccept().Batch).ToArray();
         Assert.Equal(mark + copies, held.Length);
         Assert.All(held[mark..], b => Assert.False(b.IsCarved)); // never the carved batch by reference past the mark
         Assert.Equal(idle - held[mark..].Sum(ArrayBytes), BatchArrayPool.IdleBytes);
@@ -274,8 +344,8 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         var types = new List<string>();
         while (FrameCodec.TryReadFrame(ref buffer, out var frame))
         {
-            var message = MessageReader.ReadOwned(frame);
-            types.Add(message.GetType().Name);
+            var message = MessageReader.ReadEnvelope(frame);
+            types.Add(message.ToObject().GetType().Name);
             AtomicBcast.Client.OwnedFrames.Release(message);
         }
         Assert.Equal(0, buffer.Length);
@@ -339,7 +409,7 @@ public sealed class OutboundQueueArenaTests(ITestOutputHelper output)
         return segment.Array!.Length;
     }
 
-    private static bool Enqueue(OutboundQueue queue, bool forPump, object message)
+    private static bool Enqueue(OutboundQueue queue, bool forPump, Envelope message)
     {
         if (!forPump) return queue.TryEnqueue(message);
         long dropped = queue.Dropped;

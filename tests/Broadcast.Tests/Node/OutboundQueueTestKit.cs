@@ -24,7 +24,7 @@ internal static class OutboundQueueTestKit
     }
 
     /// <summary>An accept for <paramref name="instance"/> carrying <paramref name="batch"/> (the queue retains it).</summary>
-    public static object Accept(long instance, BatchBuffer batch) => new AcceptMessage(Ballot.Create(1, 1), instance, -1, batch);
+    public static Envelope Accept(long instance, BatchBuffer batch) => new AcceptMessage(Ballot.Create(1, 1), instance, -1, batch);
 
     /// <summary>The instances of the accepts written to <paramref name="writer"/>, in order (their copied batches released);
     /// once the drain is done, so nothing is left after the last whole frame.</summary>
