@@ -25,8 +25,9 @@ namespace AtomicBcast.Node;
 /// Requirements:
 /// - Allocation-free per message once warm: a ring of <see cref="Envelope"/>s under a lock (no heap object per message),
 ///   which doubles from <see cref="InitialSlots"/> up to <c>capacity</c> slots as the queue first grows and never shrinks
-///   (an idle connection keeps a small ring), and a <see cref="WakeSignal"/> for the drain's wait. (A Channel allocated one wait operation per wait for the next
-///   message when its token can be cancelled, the largest allocation of a busy leader.)
+///   (an idle connection keeps a small ring), and a <see cref="WakeSignal"/> for the drain's wait. (A Channel allocated
+///   one wait operation per wait for the next message when its token can be cancelled, the largest allocation of a busy
+///   leader.)
 /// - Any thread may <see cref="TryEnqueue"/>; one thread (the loop) uses <see cref="TryEnqueueForPump"/> and
 ///   <see cref="Pump"/>. One <see cref="DrainAsync"/> at a time (a peer's queue outlives its connections: the next
 ///   connection's drain starts after the previous one ended); a drain ends only after a pump in progress ended, so the

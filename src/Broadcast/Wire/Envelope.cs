@@ -57,10 +57,13 @@ internal readonly struct Envelope
     public static implicit operator Envelope(in PrepareMessage m) => new(MessageType.Prepare, Bits(m.Ballot), m.FromInstance);
     public static implicit operator Envelope(in AcceptMessage m) =>
         new(MessageType.Accept, Bits(m.Ballot), m.Instance, m.CommitUpTo, reference: m.Batch);
-    public static implicit operator Envelope(in AcceptedMessage m) => new(MessageType.Accepted, Bits(m.Ballot), m.FirstInstance, m.LastInstance);
-    public static implicit operator Envelope(in RejectedMessage m) => new(MessageType.Rejected, Bits(m.Ballot), m.Instance, Bits(m.Promised));
+    public static implicit operator Envelope(in AcceptedMessage m) =>
+        new(MessageType.Accepted, Bits(m.Ballot), m.FirstInstance, m.LastInstance);
+    public static implicit operator Envelope(in RejectedMessage m) =>
+        new(MessageType.Rejected, Bits(m.Ballot), m.Instance, Bits(m.Promised));
     public static implicit operator Envelope(in HeartbeatMessage m) => new(MessageType.Heartbeat, Bits(m.Ballot), m.CommitUpTo);
-    public static implicit operator Envelope(in FetchMessage m) => new(MessageType.Fetch, b: m.FromInstance, c: m.BytesMax, count: m.CountMax);
+    public static implicit operator Envelope(in FetchMessage m) =>
+        new(MessageType.Fetch, b: m.FromInstance, c: m.BytesMax, count: m.CountMax);
     public static implicit operator Envelope(in FetchReplyMessage m) =>
         new(MessageType.FetchReply, Bits(m.Ballot), m.Instance, small: (byte)m.Status, reference: m.Batch);
     public static implicit operator Envelope(in PublishMessage m) =>
@@ -84,8 +87,18 @@ internal readonly struct Envelope
     public RejectedMessage AsRejected() { Expect(MessageType.Rejected); return new(BallotA, _b, new Ballot(unchecked((ulong)_c))); }
     public HeartbeatMessage AsHeartbeat() { Expect(MessageType.Heartbeat); return new(BallotA, _b); }
     public FetchMessage AsFetch() { Expect(MessageType.Fetch); return new(_b, _count, (int)_c); }
-    public FetchReplyMessage AsFetchReply() { Expect(MessageType.FetchReply); return new(_b, BallotA, (FetchStatus)_small, (BatchBuffer?)_ref); }
-    public PublishMessage AsPublish() { Expect(MessageType.Publish); return new(unchecked((ulong)_a), unchecked((ulong)_b), _count, (BatchBuffer)_ref!); }
+
+    public FetchReplyMessage AsFetchReply()
+    {
+        Expect(MessageType.FetchReply);
+        return new(_b, BallotA, (FetchStatus)_small, (BatchBuffer?)_ref);
+    }
+
+    public PublishMessage AsPublish()
+    {
+        Expect(MessageType.Publish);
+        return new(unchecked((ulong)_a), unchecked((ulong)_b), _count, (BatchBuffer)_ref!);
+    }
 
     public PublishAckMessage AsPublishAck()
     {

@@ -64,7 +64,8 @@ public sealed class FramePathAllocationTests(ITestOutputHelper output)
     private sealed class FramePath
     {
         public readonly OutboundQueue Queue = new(16384);
-        private readonly Channel<LoopEvent> _events = Channel.CreateBounded<LoopEvent>(new BoundedChannelOptions(1024) { SingleReader = true });
+        private readonly Channel<LoopEvent> _events =
+            Channel.CreateBounded<LoopEvent>(new BoundedChannelOptions(1024) { SingleReader = true });
         private readonly ArrayBufferWriter<byte> _written = new(1 << 16);
 
         /// <summary>Rounds whose frames were not all written back whole: counted, not asserted (xUnit's Assert.Equal
