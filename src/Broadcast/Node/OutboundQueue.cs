@@ -296,6 +296,12 @@ internal sealed class OutboundQueue
         lock (_lock) return InOrder(_ring, _count);
     }
 
+    /// <summary>A drain is waiting for the pump in progress to end before it goes on or ends (for tests).</summary>
+    internal bool DrainWaitsForPump
+    {
+        get { lock (_lock) return _pumping && _wakeDrainAfterPump; }
+    }
+
     /// <summary>Drops the <paramref name="count"/> oldest messages unwritten, giving back what the queue held for them (for
     /// tests: moves the ring's head as a drain does, without a connection).</summary>
     internal void DropOldest(int count)

@@ -186,8 +186,8 @@ public sealed class OutboundQueuePumpTests
         Assert.True(writer.Writing.Wait(Guard)); // the pump is inside the write
 
         await stop.CancelAsync();
-        // The drain cannot end now: let it try (it runs on the thread pool) while the write is held.
-        await Task.Delay(50);
+        // The drain cannot end now: it wakes (on the thread pool), finds the pump writing, and waits for its end.
+        await WaitUntil(() => queue.DrainWaitsForPump);
         Assert.False(drain.IsCompleted);
         writer.Release.Set();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => drain.WaitAsync(Guard));
