@@ -75,13 +75,17 @@ internal static class OwnedFrames
         {
             switch (message.Type)
             {
-                case MessageType.Accept: return message.AsAccept() with { Batch = CopyOf(message.AsAccept().Batch) };
-                case MessageType.FetchReply: return message.AsFetchReply() with { Batch = CopyOf(message.AsFetchReply().Batch!) };
-                case MessageType.Publish: return message.AsPublish() with { Run = CopyOf(message.AsPublish().Run) };
-                case MessageType.Deliver: return message.AsDeliver() with { Batch = CopyOf(message.AsDeliver().Batch) };
+                case MessageType.Accept: return message.AsAccept() with { Batch = CopyOf(message.InlineBatch!) };
+                case MessageType.FetchReply: return message.AsFetchReply() with { Batch = CopyOf(message.InlineBatch!) };
+                case MessageType.Publish: return message.AsPublish() with { Run = CopyOf(message.InlineBatch!) };
+                case MessageType.Deliver:
+                    var delivery = message.AsDeliver();
+                    return delivery with { Batch = CopyOf(delivery.Batch) };
                 // Promise records are an acceptor's accepted batches, carved as they came from the leader: copied too. The
                 // caller's records array is left as it is (it may share it); the copy gets its own.
-                case MessageType.Promise: return message.AsPromise() with { Records = DetachRecords(message.AsPromise().Records) };
+                case MessageType.Promise:
+                    var promise = message.AsPromise();
+                    return promise with { Records = DetachRecords(promise.Records) };
             }
             Debug.Fail("a carved batch is left uncopied");
         }
