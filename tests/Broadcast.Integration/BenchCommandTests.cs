@@ -36,7 +36,48 @@ public sealed class BenchCommandTests
         }
     }
 
+    [Fact]
+    public async Task TheTimelineCountsEveryAckOfTheWindowOnceWithTheSlowest()
+    {
+        var stem = Path.Combine(Path.GetTempPath(), "abcast-timeline-" + Guid.NewGuid().ToString("N")[..8]);
+        string jsonPath = stem + ".json", timelinePath = stem + ".csv";
+        try
+        {
+            var (code, output, error) = await ProcessCluster.RunAsync(
+                $"bench --embedded --seconds 2 --warmup 1 --rate 20000 --json {jsonPath} --timeline {timelinePath}");
+            Assert.True(code == 0, $"exit {code}: {error}\n{output}");
+            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(jsonPath));
+            var lines = await File.ReadAllLinesAsync(timelinePath);
+            Assert.Equal("ms,acked,slowestAckMs", lines[0]);
+            long previous = -1, acked = 0;
+            double slowest = 0;
+            foreach (var line in lines.Skip(1))
+            {
+                var fields = line.Split(',');
+                long millisecond = long.Parse(fields[0]), count = long.Parse(fields[1]);
+                double slowestMs = double.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(millisecond > previous && millisecond < 2000, line);
+                Assert.True(count > 0 && slowestMs > 0, line);
+                previous = millisecond;
+                acked += count;
+                slowest = Math.Max(slowest, slowestMs);
+            }
+            // The open loop has messages due in most milliseconds of the window.
+            Assert.True(lines.Length > 1000, $"{lines.Length - 1} rows");
+            var root = json.RootElement;
+            Assert.Equal(Math.Round(root.GetProperty("ackedPerSecond").GetDouble() * 2), acked);
+            double histogramMax = root.GetProperty("ackLatencyMs").GetProperty("max").GetDouble();
+            Assert.True(Math.Abs(slowest - histogramMax) <= histogramMax * 0.01 + 0.01, $"timeline {slowest} ms, histogram {histogramMax} ms");
+        }
+        finally
+        {
+            File.Delete(jsonPath);
+            File.Delete(timelinePath);
+        }
+    }
+
     [Theory]
+    [InlineData("bench --embedded --seconds 3601 --timeline x.csv")]
     [InlineData("bench --embedded --size 8")]
     [InlineData("bench --embedded --config x.json")]
     [InlineData("bench --seconds 1")]

@@ -19,6 +19,7 @@ internal sealed record BenchOptions
     public double Warmup { get; init; } = 2;
     public int Subscribers { get; init; } = 1;
     public string? JsonPath { get; init; }
+    public string? TimelinePath { get; init; }
 
     public void Validate()
     {
@@ -31,6 +32,8 @@ internal sealed record BenchOptions
         if (Rate is { } r && (double.IsNaN(r) || r <= 0 || r > 1e8)) throw new ConfigException("--rate must be within (0, 1e8] messages/s");
         if (Seconds is <= 0 or > 86400 || double.IsNaN(Seconds)) throw new ConfigException("--seconds must be within (0, 86400]");
         if (Warmup is < 0 or > 3600 || double.IsNaN(Warmup)) throw new ConfigException("--warmup must be within 0..3600");
+        if (TimelinePath is not null && Seconds > AckTimeline.SecondsMax)
+            throw new ConfigException($"--timeline covers at most {AckTimeline.SecondsMax:0} measured seconds");
         if (Subscribers is < 0 or > 64) throw new ConfigException("--subscribers must be within 0..64");
     }
 }

@@ -52,7 +52,8 @@ internal static class BenchRunner
             var tag = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
             long start = Stopwatch.GetTimestamp();
             long measureStart = start + (long)(options.Warmup * Stopwatch.Frequency);
-            var shared = new BenchShared(tag, measureStart, measureStart + (long)(options.Seconds * Stopwatch.Frequency));
+            var timeline = options.TimelinePath is null ? null : new AckTimeline(measureStart, options.Seconds);
+            var shared = new BenchShared(tag, measureStart, measureStart + (long)(options.Seconds * Stopwatch.Frequency), timeline);
             var subscribers = Enumerable.Range(0, options.Subscribers).Select(_ => new LoadSubscriber(shared)).ToArray();
             var reading = subscribers.Select((s, i) => Task.Run(() =>
                 s.RunAsync(target.Subscriber(target.MemberIds[i % target.MemberIds.Count]), from, stopSubscribers.Token))).ToArray();
@@ -66,6 +67,11 @@ internal static class BenchRunner
             await stopSubscribers.CancelAsync();
             await Task.WhenAll(reading);
             var (bench, memberFirst, memberLast) = await usage;
+            if (timeline is not null)
+            {
+                await using var file = new StreamWriter(options.TimelinePath!);
+                timeline.WriteCsv(file);
+            }
             return Report(options, target, shared, subscribers, bench, memberFirst, memberLast, all);
         }
         finally

@@ -7,13 +7,15 @@ namespace AtomicBcast.Cli.Bench;
 /// Only messages published inside the window (their timestamp) are recorded in the latency histograms; only deliveries
 /// and acks arriving inside it count towards throughput. Warm-up traffic is published and delivered like the rest.
 /// </summary>
-internal sealed class BenchShared(ulong tag, long measureStart, long measureEnd)
+internal sealed class BenchShared(ulong tag, long measureStart, long measureEnd, AckTimeline? timeline = null)
 {
     public readonly ulong Tag = tag;
     public readonly long MeasureStart = measureStart;
     public readonly long MeasureEnd = measureEnd;
     public readonly LatencyRecorder Ack = new();
     public readonly LatencyRecorder Delivery = new();
+    /// <summary>Acks per millisecond of the window, when <c>--timeline</c> asked for them.</summary>
+    public readonly AckTimeline? Timeline = timeline;
     public long Published;
     public long Acked;
     public long AckedInWindow;
@@ -21,16 +23,7 @@ internal sealed class BenchShared(ulong tag, long measureStart, long measureEnd)
     private long _intervalMaxAckTicks;
 
     /// <summary>Notes an ack latency for the live display's per-second maximum (once per burst: the burst's oldest).</summary>
-    public void NoteAckTicks(long ticks)
-    {
-        long seen = Volatile.Read(ref _intervalMaxAckTicks);
-        while (ticks > seen)
-        {
-            long was = Interlocked.CompareExchange(ref _intervalMaxAckTicks, ticks, seen);
-            if (was == seen) return;
-            seen = was;
-        }
-    }
+    public void NoteAckTicks(long ticks) => InterlockedMax.Raise(ref _intervalMaxAckTicks, ticks);
 
     /// <summary>The largest ack latency noted since the last call, in milliseconds.</summary>
     public double TakeIntervalMaxAckMs() => Interlocked.Exchange(ref _intervalMaxAckTicks, 0) * 1000.0 / Stopwatch.Frequency;

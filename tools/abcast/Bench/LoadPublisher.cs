@@ -107,6 +107,7 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
             oldest = Math.Min(oldest, at);
             if (!shared.InWindow(at)) continue;
             shared.Ack.RecordTicks(now - at);
+            shared.Timeline?.Record(at, now - at);
             inWindow++;
         }
         if (acked > 0) shared.NoteAckTicks(now - oldest);

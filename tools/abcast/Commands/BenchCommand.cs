@@ -5,7 +5,7 @@ namespace AtomicBcast.Cli.Commands;
 
 /// <summary>
 /// <c>abcast bench (--config FILE | --embedded [--no-sync]) [--size B] [--publishers P] [--window W] [--rate R] [--seconds S]
-/// [--warmup S] [--subscribers N] [--json FILE]</c>: loads a cluster and reports delivered throughput, publish-to-ack and
+/// [--warmup S] [--subscribers N] [--json FILE] [--timeline FILE]</c>: loads a cluster and reports delivered throughput, publish-to-ack and
 /// publish-to-delivery latency (HdrHistogram), CPU and GC figures. Exit 0 when every acknowledged message reached every
 /// subscriber, 1 when not, 2 on bad input.
 /// </summary>
@@ -24,16 +24,20 @@ internal static class BenchCommand
         var warmup = new Option<double>("--warmup") { Description = "seconds of load before measuring", DefaultValueFactory = _ => 2 };
         var subscribers = new Option<int>("--subscribers") { Description = "subscribers (spread over the members)", DefaultValueFactory = _ => 1 };
         var json = new Option<string?>("--json") { Description = "also write the result as JSON to FILE" };
+        var timeline = new Option<string?>("--timeline")
+        {
+            Description = "also write, per millisecond of the measured window, the acks of the messages due then and the slowest (CSV: ms,acked,slowestAckMs)",
+        };
         var command = new Command("bench", "load a cluster (running or embedded) and report throughput, latency, CPU and GC")
         {
-            config, embedded, noSync, size, publishers, window, rate, seconds, warmup, subscribers, json,
+            config, embedded, noSync, size, publishers, window, rate, seconds, warmup, subscribers, json, timeline,
         };
         command.SetAction(parse => Run(new BenchOptions
         {
             ConfigPath = parse.GetValue(config), Embedded = parse.GetValue(embedded), NoSync = parse.GetValue(noSync),
             Size = parse.GetValue(size), Publishers = parse.GetValue(publishers), Window = parse.GetValue(window), Rate = parse.GetValue(rate),
             Seconds = parse.GetValue(seconds), Warmup = parse.GetValue(warmup), Subscribers = parse.GetValue(subscribers),
-            JsonPath = parse.GetValue(json),
+            JsonPath = parse.GetValue(json), TimelinePath = parse.GetValue(timeline),
         }));
         return command;
     }
