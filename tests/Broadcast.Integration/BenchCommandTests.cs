@@ -78,6 +78,8 @@ public sealed class BenchCommandTests
 
     [Theory]
     [InlineData("bench --embedded --seconds 3601 --timeline x.csv")]
+    [InlineData("bench --embedded --timeline /nonexistent-abcast-dir/x.csv")]
+    [InlineData("bench --embedded --json /nonexistent-abcast-dir/x.json")]
     [InlineData("bench --embedded --size 8")]
     [InlineData("bench --embedded --config x.json")]
     [InlineData("bench --seconds 1")]

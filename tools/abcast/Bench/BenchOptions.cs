@@ -35,5 +35,15 @@ internal sealed record BenchOptions
         if (TimelinePath is not null && Seconds > AckTimeline.SecondsMax)
             throw new ConfigException($"--timeline covers at most {AckTimeline.SecondsMax:0} measured seconds");
         if (Subscribers is < 0 or > 64) throw new ConfigException("--subscribers must be within 0..64");
+        // Checked before the run, not when the file is written after it: a wrong path must not cost a long run.
+        RequireDirectory("--json", JsonPath);
+        RequireDirectory("--timeline", TimelinePath);
+    }
+
+    private static void RequireDirectory(string option, string? path)
+    {
+        if (path is null) return;
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(directory)) throw new ConfigException($"{option}: directory {directory} does not exist");
     }
 }
