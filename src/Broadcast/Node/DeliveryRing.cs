@@ -36,7 +36,7 @@ internal sealed partial class DeliveryRing
     private long _endPosition;
 
     /// <summary>Deliveries held at most unless the caller says otherwise: at a thousand deliveries a second, the last 16 s
-    /// (older positions are served from the log); with 64 KiB batches the byte bound (256 MiB: 4,096) comes first.</summary>
+    /// (older positions are served from the log); with 64 KiB batches the byte bound (32 MiB by default: 512) comes first.</summary>
     public const int DeliveriesMaxDefault = 1 << 14;
 
     public DeliveryRing(long bytesMax, long startPosition, int deliveriesMax = DeliveriesMaxDefault)

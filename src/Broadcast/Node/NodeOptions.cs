@@ -24,9 +24,13 @@ public sealed class NodeOptions
     /// <summary>Where to listen; defaults to this member's entry in <see cref="Members"/>.</summary>
     public IPEndPoint? ListenEndPoint { get; init; }
 
-    /// <summary>Bytes of recent deliveries kept in memory for subscribers; a subscriber asking below them is refused
-    /// with the earliest retained position. Default 256 MiB.</summary>
-    public long SubscriberRetentionBytes { get; init; } = 256L << 20;
+    /// <summary>
+    /// Bytes of recent deliveries kept in memory for subscribers; older positions are served from the log. Default
+    /// 32 MiB: about 0.3-0.7 s of a busy stream, enough for subscribers that keep up. It was 256 MiB: the larger ring made
+    /// each member 260 MB larger and, on the test machine, the half-rate p99 0.7x worse (the host's memory monitor
+    /// samples resident pages; docs/PERFORMANCE.md, "A smaller delivery ring").
+    /// </summary>
+    public long SubscriberRetentionBytes { get; init; } = 32L << 20;
 
     /// <summary>Deliveries kept in memory for subscribers at most, whatever their bytes: with small batches each costs
     /// more than its bytes (an entry and a buffer object). Older positions are served from the log. Default 16,384.</summary>
