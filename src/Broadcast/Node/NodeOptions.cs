@@ -26,9 +26,9 @@ public sealed class NodeOptions
 
     /// <summary>
     /// Bytes of recent deliveries kept in memory for subscribers; older positions are served from the log. Default
-    /// 32 MiB: about 0.3-0.7 s of a busy stream, enough for subscribers that keep up. It was 256 MiB: the larger ring made
-    /// each member 260 MB larger and, on the test machine, the half-rate p99 0.7x worse (the host's memory monitor
-    /// samples resident pages; docs/PERFORMANCE.md, "A smaller delivery ring").
+    /// 32 MiB: about 0.3-0.7 s of a busy stream, enough for subscribers that keep up. It was 256 MiB, which made each
+    /// member 260 MB larger, and on the test machine the ack p99 at half load 1.4 times that with 32 MiB (likely
+    /// because the host's memory monitor samples resident pages; docs/PERFORMANCE.md, "A smaller delivery ring").
     /// </summary>
     public long SubscriberRetentionBytes { get; init; } = 32L << 20;
 
