@@ -43,7 +43,8 @@ internal sealed record BenchOptions
     private static void RequireDirectory(string option, string? path)
     {
         if (path is null) return;
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is null) throw new ConfigException($"{option}: {path} names a directory, not a file");
         if (!Directory.Exists(directory)) throw new ConfigException($"{option}: directory {directory} does not exist");
     }
 }

@@ -5,8 +5,8 @@ namespace AtomicBcast.Cli.Commands;
 
 /// <summary>
 /// <c>abcast bench (--config FILE | --embedded [--no-sync]) [--size B] [--publishers P] [--window W] [--rate R] [--seconds S]
-/// [--warmup S] [--subscribers N] [--json FILE] [--timeline FILE]</c>: loads a cluster and reports delivered throughput, publish-to-ack and
-/// publish-to-delivery latency (HdrHistogram), CPU and GC figures. Exit 0 when every acknowledged message reached every
+/// [--warmup S] [--subscribers N] [--json FILE] [--timeline FILE]</c>: loads a cluster and reports delivered throughput,
+/// publish-to-ack and publish-to-delivery latency (HdrHistogram), CPU and GC figures. Exit 0 when every acknowledged message reached every
 /// subscriber, 1 when not, 2 on bad input.
 /// </summary>
 internal static class BenchCommand
