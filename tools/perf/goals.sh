@@ -27,6 +27,16 @@ stop_nodes() {
 }
 trap stop_nodes EXIT
 
+# CPU ticks (1/100 s) of the host's DAMON threads (kdamond.*), 0 when it runs none. The half-rate tail follows their CPU
+# (docs/PERFORMANCE.md, "The tail follows the host monitor's CPU"), so each run records it beside its figures.
+kdamond_ticks() {
+    local total=0 pid
+    for pid in $(pgrep '^kdamond' || true); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+
 run() { # name, then bench options: one fresh cluster per run
     local name=$1; shift
     local dir; dir=$(mktemp -d /tmp/abcast-goal-XXXXXX)
@@ -36,7 +46,14 @@ run() { # name, then bench options: one fresh cluster per run
         NODES+=($!)
     done
     sleep 3
+    local ticks started
+    ticks=$(kdamond_ticks)
+    started=$(date +%s)
     $ABCAST bench --config "$dir/cluster.json" --json "$OUT/$name.json" "$@" >"$dir/bench.txt"
+    # The host monitor's CPU over the whole run (warm-up included), in ms per second.
+    local elapsed=$(( $(date +%s) - started ))
+    [ "$elapsed" -gt 0 ] || elapsed=1
+    echo $(( ($(kdamond_ticks) - ticks) * 10 / elapsed )) >"$OUT/$name.host-monitor"
     stop_nodes
     rm -rf "$dir"
 }
@@ -58,6 +75,7 @@ python3 - "$OUT" "$RUNS" <<'EOF'
 import json, statistics, sys
 out, runs = sys.argv[1], int(sys.argv[2])
 def load(name): return [json.load(open(f"{out}/{name}-{r}.json")) for r in range(1, runs + 1)]
+def monitor(name, r): return open(f"{out}/{name}-{r}.host-monitor").read().strip()
 def members(d):
     known = [m for m in d["members"] if m.get("cpuSeconds") is not None]
     cpu = sum(m["cpuSeconds"] for m in known)
@@ -77,7 +95,8 @@ for r, d in enumerate(one, 1):
 print(f'one in flight median ack p50: {statistics.median(d["ackLatencyMs"]["p50"] for d in one)} ms (goal 1 ms)')
 half = load("half-rate")
 for r, d in enumerate(half, 1):
-    print(f'half rate run {r}: {d["messagesPerSecond"]:,.0f} msgs/s, ack p50 {d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms')
+    print(f'half rate run {r}: {d["messagesPerSecond"]:,.0f} msgs/s, ack p50 {d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms; '
+          f'host monitor (kdamond) {monitor("half-rate", r)} ms CPU per second')
 print(f'half rate median ack p99: {statistics.median(d["ackLatencyMs"]["p99"] for d in half)} ms (goal 10 ms)')
 EOF
 for r in $(seq "$RUNS"); do python3 tools/perf/timeline.py "$OUT/half-rate-$r.csv"; done
