@@ -171,11 +171,7 @@ public sealed partial class GroupCommitLog
         long createdMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         string? spare = TakeSpare(segment.Index);
         var file = spare is null ? null : TryOpenSpare(spare, temporary);
-        if (file is null)
-        {
-            spare = null;
-            file = CreateNewSegmentFile(temporary);
-        }
+        if (file is null) (file, spare) = CreateNewSegmentFile(temporary, segment.Index);
         try
         {
             Span<byte> start = stackalloc byte[LogFormat.HeaderBytes + LogFormat.RecordHeaderBytes];
@@ -197,19 +193,26 @@ public sealed partial class GroupCommitLog
         else StorageLog.SegmentReused(_options.Logger, Name, segment.FileName, spare);
     }
 
-    /// <summary>A new preallocated file; when the disk is full and a zero-fill holds space, after stopping it, once more.</summary>
-    private ILogFile CreateNewSegmentFile(string temporary)
+    /// <summary>
+    /// A new preallocated file; when the disk is full and a zero-fill holds space, after stopping it, once more. A
+    /// zero-fill that wrote its last chunk before it saw the stop has become a spare, which holds that space: then the
+    /// segment is made from it (returned as the spare used) instead.
+    /// </summary>
+    private (ILogFile File, string? Spare) CreateNewSegmentFile(string temporary, long segmentIndex)
     {
         try
         {
-            return _device.Create(temporary, _segmentBytes);
+            return (_device.Create(temporary, _segmentBytes), null);
         }
         catch (IOException)
         {
             if (!StopPreparationForSpace()) throw;
         }
         _device.Delete(temporary);
-        return _device.Create(temporary, _segmentBytes);
+        // No new zero-fill now: it would take the space again. The next segment starts one as usual.
+        if (TakeSpare(segmentIndex, prepareNext: false) is { } finished && TryOpenSpare(finished, temporary) is { } file)
+            return (file, finished);
+        return (_device.Create(temporary, _segmentBytes), null);
     }
 
     /// <summary>

@@ -15,16 +15,17 @@ public sealed partial class GroupCommitLog
 
     /// <summary>
     /// The next spare for the flusher to make segment <paramref name="index"/> from, or null (then it makes a new
-    /// preallocated file); may start a preparation. A spare of a former segment at or above the new index is not
-    /// this log's own (its records could pass the check at the new addresses): asserted here, refused at open.
+    /// preallocated file); with <paramref name="prepareNext"/>, may start a preparation. A spare of a former segment
+    /// at or above the new index is not this log's own (its records could pass the check at the new addresses):
+    /// asserted here, refused at open.
     /// </summary>
-    private string? TakeSpare(long index)
+    private string? TakeSpare(long index, bool prepareNext = true)
     {
         string? spare;
         lock (_gate)
         {
             _spares.TryDequeue(out spare);
-            StartPreparingUnlocked();
+            if (prepareNext) StartPreparingUnlocked();
         }
         if (spare is not null && LogFormat.TryParseSpareFileName(spare, out long former) && former >= index)
             throw new InvalidOperationException($"spare {spare} is not below segment {index}");

@@ -9,10 +9,11 @@ namespace AtomicBcast.Tests.Storage;
 /// </summary>
 public class PreparedSpareTests
 {
-    private static GroupCommitLog Open(SimulatedLogDevice device, Microsoft.Extensions.Logging.ILogger? logger = null) =>
+    private static GroupCommitLog Open(SimulatedLogDevice device, Microsoft.Extensions.Logging.ILogger? logger = null,
+        long segmentBytes = LogTestKit.SegmentBytes) =>
         GroupCommitLog.Open(new GroupCommitLogOptions
         {
-            Device = device, MemberId = 3, ClusterId = LogTestKit.Cluster, SegmentBytes = LogTestKit.SegmentBytes,
+            Device = device, MemberId = 3, ClusterId = LogTestKit.Cluster, SegmentBytes = segmentBytes,
             Policy = CommitPolicy.BytesOrDelay(16 << 10, TimeSpan.Zero), IndexCapacity = 256, PrepareSpares = true,
             Logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
         });
@@ -102,6 +103,40 @@ public class PreparedSpareTests
         while (LogTestKit.Segments(device).Length < 3)
             await log.AppendAcceptAsync(instance, LogTestKit.BallotOf(1), LogTestKit.Payload(4, instance++));
         Assert.Equal((int)instance, LogTestKit.ReadAll(log).Count);
+    }
+
+    /// <summary>
+    /// The next segment finds the disk full while a zero-fill holds a segment's worth of space: the flusher stops the
+    /// fill and tries once more, and the log goes on. A fill of several chunks sees the stop at its next chunk and
+    /// deletes its file (4 MiB segments); a fill whose last chunk was already written finishes as a spare, and the
+    /// segment is made from that (64 KiB segments, one chunk: it failed the log before).
+    /// </summary>
+    [Theory]
+    [InlineData(LogTestKit.SegmentBytes)]
+    [InlineData(4L << 20)]
+    public async Task ASegmentThatFindsTheDiskFullWhileAZeroFillHoldsTheSpaceIsMadeOnceTheFillStops(long segmentBytes)
+    {
+        var device = new SimulatedLogDevice();
+        using var log = Open(device, segmentBytes: segmentBytes);
+        device.HoldSyncs(only: name => name.StartsWith("zeroed-", StringComparison.Ordinal));
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(4, 0)); // segment 0 takes the first spare; the next fill starts
+        Assert.True(device.WaitUntilSyncHeld(TimeSpan.FromSeconds(30)), "the zero-fill did not reach its first sync");
+        // Room for less than one more segment: the fill's file holds the rest.
+        device.CapacityBytes = device.ListFiles().Sum(name => device.ReadAllBytes(name).LongLength) + segmentBytes / 2;
+        var payload = new byte[Math.Min(60_000, segmentBytes / 8)];
+        ulong instance = 1;
+        var filling = Task.Run(async () =>
+        {
+            while (LogTestKit.Segments(device).Length < 2)
+                await log.AppendAcceptAsync(instance++, LogTestKit.BallotOf(1), payload);
+        });
+        Assert.True(device.WaitUntilCreateRefused(TimeSpan.FromSeconds(30)), "the next segment did not find the disk full");
+        device.ReleaseSyncs();
+        await filling.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Null(log.Failure);
+        Assert.Equal((int)instance, LogTestKit.ReadAll(log).Count);
+        Assert.DoesNotContain(device.ListFiles(), name => name.EndsWith(".tmp", StringComparison.Ordinal));
+        Assert.Empty(Zeroed(device));
     }
 
     [Fact]

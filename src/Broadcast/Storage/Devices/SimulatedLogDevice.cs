@@ -48,10 +48,14 @@ public sealed class SimulatedLogDevice : ILogDevice
 
     private readonly ManualResetEventSlim _syncsAllowed = new(true);
     private readonly ManualResetEventSlim _syncHeld = new(false);
+    private readonly ManualResetEventSlim _createRefused = new(false);
+    private Func<string, bool>? _holdOnly;
 
-    /// <summary>From now on every data sync blocks (before syncing) until <see cref="ReleaseSyncs"/>.</summary>
-    public void HoldSyncs()
+    /// <summary>From now on every data sync (or, with <paramref name="only"/>, every sync of a file whose name it
+    /// accepts) blocks before syncing until <see cref="ReleaseSyncs"/>.</summary>
+    public void HoldSyncs(Func<string, bool>? only = null)
     {
+        _holdOnly = only;
         _syncHeld.Reset();
         _syncsAllowed.Reset();
     }
@@ -60,6 +64,9 @@ public sealed class SimulatedLogDevice : ILogDevice
 
     /// <summary>Waits until a sync is blocked by <see cref="HoldSyncs"/>: the flusher is parked with its write done.</summary>
     public bool WaitUntilSyncHeld(TimeSpan timeout) => _syncHeld.Wait(timeout);
+
+    /// <summary>Waits until a create has failed for want of space (<see cref="CapacityBytes"/>).</summary>
+    public bool WaitUntilCreateRefused(TimeSpan timeout) => _createRefused.Wait(timeout);
 
     private long _crashAtSync = -1;
     private Random? _crashRandom;
@@ -124,7 +131,11 @@ public sealed class SimulatedLogDevice : ILogDevice
             if (_files.ContainsKey(fileName)) throw new IOException($"{Name}/{fileName} exists");
             long used = 0;
             foreach (var f in _files.Values) used += f.Length;
-            if (used + length > CapacityBytes) throw Errno(ENOSPC, "fallocate", fileName);
+            if (used + length > CapacityBytes)
+            {
+                _createRefused.Set();
+                throw Errno(ENOSPC, "fallocate", fileName);
+            }
             var file = new SimulatedFile(fileName, length);
             _files.Add(fileName, file);
             return new Handle(this, file);
@@ -240,7 +251,7 @@ public sealed class SimulatedLogDevice : ILogDevice
 
         private void Sync()
         {
-            if (!device._syncsAllowed.IsSet)
+            if (!device._syncsAllowed.IsSet && (device._holdOnly?.Invoke(file.Name) ?? true))
             {
                 device._syncHeld.Set();
                 device._syncsAllowed.Wait();
