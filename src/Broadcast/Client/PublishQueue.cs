@@ -7,8 +7,8 @@ namespace AtomicBcast.Client;
 /// The publisher's intake: many callers copy their payloads in, one send loop takes runs out.
 /// <para>Requirements: the copy happens at call time; the order of acceptance is the seq order (FIFO), also for calls
 /// that had to wait for room; memory is bounded by <c>messagesMax</c> queued messages (callers beyond it wait, parked in
-/// call order, each with its own copy: the slow path). The fast path allocates nothing but the message itself: the
-/// payload is encoded straight into the current <see cref="PayloadChunk"/> and the message linked to the queue.</para>
+/// call order, each with its own copy: the slow path). The fast path allocates nothing: the payload is encoded straight
+/// into the current <see cref="PayloadChunk"/> and a reused message linked to the queue (<see cref="Recycle"/>).</para>
 /// One lock guards everything here; it is held for one copy per call and one run per take.
 /// </summary>
 internal sealed class PublishQueue
@@ -23,6 +23,9 @@ internal sealed class PublishQueue
     private int _count;
     private PendingMessage? _parkedHead, _parkedTail;
     private bool _completed;
+    private ulong _lastSeq;                 // the seq of the last message appended (seqs start at 1)
+    private PendingMessage? _reusable;      // settled messages for reuse, linked by Next
+    private PendingMessage? _returned;      // settled messages handed back by Recycle (no lock), taken whole by Take
 
     /// <param name="messagesMax">Messages queued (accepted, not yet in a run) before callers wait.</param>
     /// <param name="chunkBytesMax">Chunks grow by doubling up to this (a larger message gets a chunk of its own size).</param>
@@ -33,26 +36,90 @@ internal sealed class PublishQueue
     }
 
     /// <summary>
-    /// Accepts a message, copying <paramref name="payload"/> now. Returns null once completed. <paramref name="queued"/>
-    /// false: the queue was full and the message is parked (cancelling <paramref name="cancellationToken"/> withdraws it
-    /// while it still waits); the send loop moves it in, in call order, as room appears.
+    /// Accepts a message that completes <paramref name="completion"/>, copying <paramref name="payload"/> now. False once
+    /// completed. <paramref name="queued"/> false: the queue was full and the message is parked (cancelling
+    /// <paramref name="cancellationToken"/> withdraws it while it still waits); the send loop moves it in, in call order,
+    /// as room appears.
     /// </summary>
-    public PendingMessage? Enqueue(ReadOnlySpan<byte> payload, CancellationToken cancellationToken, out bool queued)
+    public bool Enqueue(ReadOnlySpan<byte> payload, TaskCompletionSource<long> completion, CancellationToken cancellationToken, out bool queued)
     {
-        var message = new PendingMessage();
         lock (_lock)
         {
             queued = false;
-            if (_completed) return null;
+            if (_completed) return false;
+            var message = Take();
+            message.Completion = completion;
             if (_count < _messagesMax && _parkedHead is null)
             {
                 Append(message, payload);
                 queued = true;
-                return message;
+                return true;
             }
             Park(message, payload.ToArray(), cancellationToken);
-            return message;
+            return true;
         }
+    }
+
+    /// <summary>
+    /// Accepts a message without a completion, copying <paramref name="payload"/> now, when there is room and nobody waits
+    /// for it; <paramref name="seq"/> is its seq. False when the queue is full (<paramref name="completed"/> false) or
+    /// completed (true).
+    /// </summary>
+    public bool TryAccept(ReadOnlySpan<byte> payload, out ulong seq, out bool completed)
+    {
+        lock (_lock)
+        {
+            seq = 0;
+            completed = _completed;
+            if (_completed || _count >= _messagesMax || _parkedHead is not null) return false;
+            var message = Take();
+            Append(message, payload);
+            seq = message.Seq;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Takes back the settled messages of a run (linked by Next from <paramref name="first"/>) for reuse; a message once
+    /// parked is dropped (see <see cref="PendingMessage.WasParked"/>). Without the lock: the thread that reads answers
+    /// must not wait for callers copying payloads in. Messages are only made when none is free, so there are never more
+    /// than the most a publisher has had alive at once (bounded by the queue and the window).
+    /// </summary>
+    public void Recycle(PendingMessage? first)
+    {
+        PendingMessage? head = null, tail = null;
+        while (first is not null)
+        {
+            var message = first;
+            first = message.Next;
+            (message.Next, message.Chunk, message.Completion) = (head, null, null);
+            if (message.WasParked)
+            {
+                message.Next = null;
+                continue;
+            }
+            head = message;
+            tail ??= message;
+        }
+        if (head is null) return;
+        // Many threads may push; Take only ever swaps the whole list out, so a compare-and-swap push is safe here.
+        PendingMessage? seen;
+        do
+        {
+            seen = Volatile.Read(ref _returned);
+            tail!.Next = seen;
+        }
+        while (Interlocked.CompareExchange(ref _returned, head, seen) != seen);
+    }
+
+    /// <summary>A free message, else a new one; under the lock.</summary>
+    private PendingMessage Take()
+    {
+        var message = _reusable ?? Interlocked.Exchange(ref _returned, null);
+        if (message is null) return new PendingMessage();
+        _reusable = message.Next;
+        message.Next = null;
+        return message;
     }
 
     /// <summary>
@@ -110,11 +177,11 @@ internal sealed class PublishQueue
             }
             _chunk = null;
         }
-        for (var m = queued; m is not null; m = Detach(m)) m.TrySetException(failure);
+        for (var m = queued; m is not null; m = Detach(m)) m.Completion?.TrySetException(failure);
         for (var m = parked; m is not null; m = Detach(m))
         {
             m.Parked!.Cancellation.Unregister();
-            m.TrySetException(failure);
+            m.Completion!.TrySetException(failure);
         }
     }
 
@@ -132,7 +199,7 @@ internal sealed class PublishQueue
         var span = chunk.Buffer.AsSpan(chunk.Written, bytes);
         int prefix = Varint.Write(span, (uint)payload.Length);
         payload.CopyTo(span[prefix..]);
-        (message.Chunk, message.Offset, message.Bytes) = (chunk, chunk.Written, bytes);
+        (message.Chunk, message.Offset, message.Bytes, message.Seq) = (chunk, chunk.Written, bytes, ++_lastSeq);
         chunk.Written += bytes;
         chunk.Unformed++;
         if (_tail is null) _head = message;
@@ -161,6 +228,7 @@ internal sealed class PublishQueue
     private void Park(PendingMessage message, byte[] copy, CancellationToken cancellationToken)
     {
         message.Parked = new ParkedPayload(copy);
+        message.WasParked = true;
         if (_parkedTail is null) _parkedHead = message;
         else _parkedTail.Next = message;
         _parkedTail = message;
@@ -183,7 +251,7 @@ internal sealed class PublishQueue
             if (_parkedTail == message) _parkedTail = previous;
             (message.Next, message.Parked) = (null, null);
         }
-        message.TrySetCanceled(cancellationToken);
+        message.Completion!.TrySetCanceled(cancellationToken);
     }
 
     private void UnparkWhileRoom()

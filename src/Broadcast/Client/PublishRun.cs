@@ -22,22 +22,25 @@ internal sealed class PublishRun
     /// <summary>The encoded messages section (count x (varint | payload)), valid while in flight.</summary>
     public ReadOnlySpan<byte> Messages => Chunk!.Buffer.AsSpan(Offset, Bytes);
 
-    /// <summary>Completes every message with its position (<see cref="Publisher.PositionUnknown"/> for all when the
-    /// first is unknown) and releases the chunk. The run is then free for reuse.</summary>
-    public void Acknowledge(long firstPosition)
+    /// <summary>Completes every message that has a task with its position (<see cref="Publisher.PositionUnknown"/> for all
+    /// when the first is unknown), hands the messages back to <paramref name="queue"/> for reuse and releases the chunk.
+    /// The run is then free for reuse.</summary>
+    public void Acknowledge(long firstPosition, PublishQueue queue)
     {
+        var first = TakeMessages();
         long position = firstPosition;
-        for (var m = TakeMessages(); m is not null; m = Unlink(m))
+        for (var m = first; m is not null; m = m.Next)
         {
-            m.TrySetResult(position);
+            m.Completion?.TrySetResult(position);
             if (firstPosition != Publisher.PositionUnknown) position++;
         }
+        queue.Recycle(first);
     }
 
-    /// <summary>Fails every message and releases the chunk.</summary>
+    /// <summary>Fails every message that has a task and releases the chunk.</summary>
     public void Fail(Exception failure)
     {
-        for (var m = TakeMessages(); m is not null; m = Unlink(m)) m.TrySetException(failure);
+        for (var m = TakeMessages(); m is not null; m = Unlink(m)) m.Completion?.TrySetException(failure);
     }
 
     private PendingMessage? TakeMessages()

@@ -9,6 +9,9 @@ namespace AtomicBcast.Client;
 /// <see cref="PublisherOptions.WindowRuns"/> runs are in flight, and every run keeps its boundaries across retries, so
 /// a retry after a timeout, a lost connection or a leader change is recognised by the cluster and never duplicates.
 /// Follows NotLeader redirects. Memory is bounded by the pending queue and the window.
+/// <para>Two ways to publish: <see cref="PublishAsync"/> returns a task per message with its position;
+/// <see cref="TryPublish"/> allocates nothing and its caller follows <see cref="AcknowledgedThrough"/> (every message up to
+/// that seq is durable on a majority), waiting with <see cref="WaitAcknowledgedAsync"/>.</para>
 /// </summary>
 public sealed class Publisher : IAsyncDisposable
 {
@@ -28,7 +31,9 @@ public sealed class Publisher : IAsyncDisposable
     private readonly ITimer _tick;                         // wakes the send loop every TickPeriod: timeouts, a closed connection
     private readonly CancellationTokenSource _dispose = new();
     private int _wakeRequested;                       // 1: a wake is pending for the send loop (see Wake)
-    private ulong _nextSeq = 1;
+    private ulong _settledMax;                        // guarded by _inFlight: the highest seq of a settled run
+    private ulong _acknowledgedThrough;               // every seq up to this is settled; written under _inFlight
+    private readonly List<(ulong Seq, TaskCompletionSource Done)> _ackWaiters = new(); // guarded by _inFlight
     private ushort _target;
     private ushort? _redirect;                        // guarded by _inFlight: reconnect to this member
     private TimeSpan _redirectDelay;
@@ -82,8 +87,9 @@ public sealed class Publisher : IAsyncDisposable
     /// Cancelling stops the wait only: a message already handed over may still be published. When
     /// <see cref="PublisherOptions.PendingMessagesMax"/> messages are waiting to be sent, the message waits its turn
     /// (still in call order); cancelling then withdraws it if it has not been handed over yet.
-    /// <para>Cost: the returned task and one object per message; the payload goes into pooled memory shared by many
-    /// messages. Pass <see cref="CancellationToken.None"/> on hot paths: a cancellable token adds a wrapper task.</para>
+    /// <para>Cost: the returned task and its completion source per message; the payload goes into pooled memory shared
+    /// by many messages. Pass <see cref="CancellationToken.None"/> on hot paths: a cancellable token adds a wrapper task.
+    /// <see cref="TryPublish"/> costs nothing per message.</para>
     /// </summary>
     public Task<long> PublishAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -91,10 +97,66 @@ public sealed class Publisher : IAsyncDisposable
             return Task.FromException<long>(new ArgumentException(
                 $"message of {payload.Length} bytes exceeds the limit of {Limits.MessageBytesMax}", nameof(payload)));
         if (_dispose.IsCancellationRequested) return Task.FromException<long>(new ObjectDisposedException(nameof(Publisher)));
-        var pending = _pending.Enqueue(payload.Span, cancellationToken, out bool queued);
-        if (pending is null) return Task.FromException<long>(new ObjectDisposedException(nameof(Publisher)));
+        var completion = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pending.Enqueue(payload.Span, completion, cancellationToken, out bool queued))
+            return Task.FromException<long>(new ObjectDisposedException(nameof(Publisher)));
         if (queued) Wake(); // a parked message is moved in by the send loop itself
-        return cancellationToken.CanBeCanceled ? pending.Task.WaitAsync(cancellationToken) : pending.Task;
+        return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
+    }
+
+    /// <summary>
+    /// Publishes one message without a task, for producers at high rates: the payload is copied before this returns and
+    /// nothing is allocated. <paramref name="seq"/> is the message's seq; it is durable on a majority, and will be
+    /// delivered exactly once, when <see cref="AcknowledgedThrough"/> reaches it. Returns false, copying nothing, when
+    /// <see cref="PublisherOptions.PendingMessagesMax"/> messages wait to be sent (or callers of
+    /// <see cref="PublishAsync"/> wait for room): try again after acknowledgements. Throws
+    /// <see cref="ObjectDisposedException"/> once disposed; messages not acknowledged by then may still be delivered.
+    /// </summary>
+    public bool TryPublish(ReadOnlySpan<byte> payload, out ulong seq)
+    {
+        if (payload.Length > Limits.MessageBytesMax)
+            throw new ArgumentException($"message of {payload.Length} bytes exceeds the limit of {Limits.MessageBytesMax}", nameof(payload));
+        ObjectDisposedException.ThrowIf(_dispose.IsCancellationRequested, this);
+        if (!_pending.TryAccept(payload, out seq, out bool completed))
+        {
+            ObjectDisposedException.ThrowIf(completed, this);
+            return false;
+        }
+        Wake();
+        return true;
+    }
+
+    /// <summary>
+    /// Every message up to this seq (1 is the first message of this publisher, in call order over both ways of publishing)
+    /// is acknowledged: durable on a majority, delivered exactly once. It only grows.
+    /// </summary>
+    public ulong AcknowledgedThrough => Volatile.Read(ref _acknowledgedThrough);
+
+    /// <summary>
+    /// Completes when <see cref="AcknowledgedThrough"/> reaches <paramref name="seq"/>; fails with
+    /// <see cref="PublishException"/> if the publisher is disposed meanwhile (<see cref="ObjectDisposedException"/> when it
+    /// already was). Cancelling stops the wait only. Costs a task per wait, not per message: wait for the oldest message
+    /// still unacknowledged.
+    /// </summary>
+    public Task WaitAcknowledgedAsync(ulong seq, CancellationToken cancellationToken = default)
+    {
+        TaskCompletionSource done;
+        lock (_inFlight)
+        {
+            if (_acknowledgedThrough >= seq) return Task.CompletedTask;
+            if (_dispose.IsCancellationRequested) return Task.FromException(new ObjectDisposedException(nameof(Publisher)));
+            // Kept in seq order (acknowledgements complete a prefix); waits for the same seq (a caller that also waits for
+            // a timer and comes back) share one task. Callers usually wait for ever higher seqs: the search ends at once.
+            int at = _ackWaiters.Count;
+            while (at > 0 && _ackWaiters[at - 1].Seq > seq) at--;
+            if (at > 0 && _ackWaiters[at - 1].Seq == seq) done = _ackWaiters[at - 1].Done;
+            else
+            {
+                done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _ackWaiters.Insert(at, (seq, done));
+            }
+        }
+        return cancellationToken.CanBeCanceled ? done.Task.WaitAsync(cancellationToken) : done.Task;
     }
 
     /// <summary>
@@ -233,8 +295,7 @@ public sealed class Publisher : IAsyncDisposable
                 lock (_inFlight) _freeRuns.Push(run);
                 return sent;
             }
-            run.FirstSeq = _nextSeq;
-            _nextSeq += (ulong)run.Count;
+            run.FirstSeq = run.First!.Seq; // runs leave the queue in seq order, so seqs stay consecutive across runs
             lock (_inFlight)
             {
                 _inFlight.Add(run);
@@ -270,14 +331,17 @@ public sealed class Publisher : IAsyncDisposable
             {
                 case PublishStatus.Committed:
                     Settle(index, ack.Position);
+                    AdvanceAcknowledged();
                     break;
                 case PublishStatus.Duplicate:
                     Settle(index, PositionUnknown);
+                    AdvanceAcknowledged();
                     break;
                 case PublishStatus.OutOfSequence:
                     // Runs below the expected seq were delivered by an earlier attempt; resend the rest.
                     for (int i = _inFlight.Count - 1; i >= 0; i--)
                         if (_inFlight[i].LastSeq < ack.ExpectedSeq) Settle(i, PositionUnknown);
+                    AdvanceAcknowledged();
                     _redirect ??= _target;
                     break;
                 case PublishStatus.NotLeader:
@@ -306,8 +370,24 @@ public sealed class Publisher : IAsyncDisposable
     {
         var run = _inFlight[index];
         _inFlight.RemoveAt(index);
-        run.Acknowledge(firstPosition);
+        _settledMax = Math.Max(_settledMax, run.LastSeq);
+        run.Acknowledge(firstPosition, _pending);
         _freeRuns.Push(run);
+    }
+
+    /// <summary>
+    /// Moves <see cref="AcknowledgedThrough"/> up to the highest settled seq below the oldest run still in flight, and
+    /// completes the waits it satisfies; under the lock. A run formed but not yet in the list has seqs above every
+    /// settled one, so it is never counted.
+    /// </summary>
+    private void AdvanceAcknowledged()
+    {
+        ulong through = _inFlight.Count > 0 ? Math.Min(_settledMax, _inFlight[0].FirstSeq - 1) : _settledMax;
+        if (through <= _acknowledgedThrough) return;
+        Volatile.Write(ref _acknowledgedThrough, through);
+        int done = 0;
+        while (done < _ackWaiters.Count && _ackWaiters[done].Seq <= through) _ackWaiters[done++].Done.TrySetResult();
+        if (done > 0) _ackWaiters.RemoveRange(0, done);
     }
 
     /// <summary>Stops sending. Messages not yet acknowledged fail with <see cref="PublishException"/>.</summary>
@@ -326,6 +406,8 @@ public sealed class Publisher : IAsyncDisposable
         {
             foreach (var run in _inFlight) run.Fail(failure);
             _inFlight.Clear();
+            foreach (var (_, done) in _ackWaiters) done.TrySetException(failure);
+            _ackWaiters.Clear();
         }
         _pending.Complete(failure);
         if (loopFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(loopFailure);

@@ -76,6 +76,7 @@ internal sealed class FakeMember : IAsyncDisposable
     private readonly List<(IConnection Connection, ReceivedRun Run)> _held = new();
     private readonly Task _accepting;
     private readonly SemaphoreSlim _writing = new(1); // answers come from the connection's loop and from ReleaseHeldAsync
+    private readonly SemaphoreSlim _heldArrivals = new(0); // released once per run held
     private int _connections;
 
     private FakeMember(ushort id, IListener listener, FakeLog log, Func<ReceivedRun, FakeReply> reply)
@@ -97,6 +98,12 @@ internal sealed class FakeMember : IAsyncDisposable
         });
         var listener = await transport.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
         return new FakeMember(id, listener, log, reply);
+    }
+
+    /// <summary>Completes once <paramref name="count"/> more runs have been held (counted from the last wait).</summary>
+    public async Task WaitForHeldAsync(int count)
+    {
+        for (int i = 0; i < count; i++) await _heldArrivals.WaitAsync();
     }
 
     /// <summary>Commits and answers every held run, in the order received.</summary>
@@ -154,7 +161,11 @@ internal sealed class FakeMember : IAsyncDisposable
                 {
                     lock (Received) Received.Add(run);
                     var reply = _reply(run);
-                    if (reply is FakeReply.Hold) lock (_held) _held.Add((connection, run));
+                    if (reply is FakeReply.Hold)
+                    {
+                        lock (_held) _held.Add((connection, run));
+                        _heldArrivals.Release();
+                    }
                     else await AnswerAsync(connection, run, reply);
                 }
                 if (result.IsCompleted) return;

@@ -130,6 +130,88 @@ public sealed class PublisherTests
     }
 
     [Fact]
+    public async Task TryPublishedMessagesAreAcknowledgedInCallOrderAfterLostAcksAndARedirect()
+    {
+        var log = new FakeLog();
+        // As above: member 1 answers three runs, commits two without answering, then redirects to member 2.
+        await using var one = await FakeMember.StartAsync(1, ClusterId, log, run => run.IndexOnConnection switch
+        {
+            < 3 => FakeReply.Ok,
+            < 5 => new FakeReply.CommitSilently(),
+            _ => new FakeReply.NotLeader(2),
+        });
+        await using var two = await FakeMember.StartAsync(2, ClusterId, log, _ => FakeReply.Ok);
+        await using var publisher = await Publisher.ConnectAsync(Options([one, two]));
+
+        // Both ways of publishing, interleaved: every third message with a task, the rest without.
+        const int count = 2000;
+        var payloads = Enumerable.Range(0, count).Select(Payload).ToArray();
+        var tasks = new List<(int Index, Task<long> Ack)>();
+        for (int i = 0; i < count; i++)
+        {
+            if (i % 3 == 0)
+            {
+                tasks.Add((i, publisher.PublishAsync(payloads[i])));
+                continue;
+            }
+            Assert.True(publisher.TryPublish(payloads[i], out ulong seq));
+            Assert.Equal((ulong)i + 1, seq); // seqs in call order over both ways, from 1
+        }
+        await publisher.WaitAcknowledgedAsync(count).WaitAsync(Guard);
+
+        Assert.Equal((ulong)count, publisher.AcknowledgedThrough);
+        foreach (var (index, ack) in tasks) Assert.Equal(index, await ack);
+        Assert.Empty(log.Violations);
+        Assert.Equal(count, log.Messages.Count);
+        for (int i = 0; i < count; i++) Assert.True(payloads[i].AsSpan().SequenceEqual(log.Messages[i]), $"message {i} arrived altered");
+        Assert.True(publisher.Resends > 0);
+        Assert.Equal(2, publisher.CurrentMember);
+    }
+
+    [Fact]
+    public async Task TryPublishRefusesAFullQueueAndNothingCountsAsAcknowledgedBeforeItsAnswer()
+    {
+        var log = new FakeLog();
+        int holding = 1;
+        await using var one = await FakeMember.StartAsync(1, ClusterId, log,
+            _ => Volatile.Read(ref holding) == 1 ? new FakeReply.Hold() : FakeReply.Ok);
+        // One run of at most two messages in flight and four queued: six at most are taken while answers are held.
+        await using var publisher = await Publisher.ConnectAsync(Options([one], pendingMax: 4, windowRuns: 1, runMessagesMax: 2));
+        int accepted = 0;
+        while (accepted < 100 && publisher.TryPublish(Payload(accepted), out _)) accepted++;
+        Assert.InRange(accepted, 4, 6);
+        var waitForFirst = publisher.WaitAcknowledgedAsync(1);
+        await one.WaitForHeldAsync(1).WaitAsync(Guard); // the first run reached the member, and its answer is held
+        Assert.False(waitForFirst.IsCompleted);
+        Assert.Equal(0UL, publisher.AcknowledgedThrough);
+
+        Volatile.Write(ref holding, 0);
+        await one.ReleaseHeldAsync();
+        await publisher.WaitAcknowledgedAsync((ulong)accepted).WaitAsync(Guard);
+        Assert.True(waitForFirst.IsCompletedSuccessfully);
+        Assert.True(publisher.TryPublish(Payload(accepted), out ulong next)); // room again
+        Assert.Equal((ulong)accepted + 1, next);
+        await publisher.WaitAcknowledgedAsync(next).WaitAsync(Guard);
+        for (int i = 0; i <= accepted; i++) Assert.True(Payload(i).AsSpan().SequenceEqual(log.Messages[i]), $"message {i} arrived altered");
+        Assert.Empty(log.Violations);
+    }
+
+    [Fact]
+    public async Task DisposingFailsAWaitForAcknowledgementAndTryPublishThenThrows()
+    {
+        var log = new FakeLog();
+        await using var one = await FakeMember.StartAsync(1, ClusterId, log, _ => new FakeReply.Hold());
+        var publisher = await Publisher.ConnectAsync(Options([one]));
+        Assert.True(publisher.TryPublish(Payload(1), out ulong seq));
+        var waiting = publisher.WaitAcknowledgedAsync(seq);
+        await publisher.DisposeAsync();
+        await Assert.ThrowsAsync<PublishException>(() => waiting.WaitAsync(Guard));
+        Assert.Equal(0UL, publisher.AcknowledgedThrough);
+        Assert.Throws<ObjectDisposedException>(() => publisher.TryPublish(Payload(2), out _));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => publisher.WaitAcknowledgedAsync(seq));
+    }
+
+    [Fact]
     public async Task DisposingFailsEveryUnacknowledgedMessageAndRefusesNewOnes()
     {
         var log = new FakeLog();

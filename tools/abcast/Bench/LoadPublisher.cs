@@ -9,14 +9,17 @@ namespace AtomicBcast.Cli.Bench;
 /// one is acknowledged. Open loop (a rate): messages are due on a fixed schedule and latency is measured from the time a
 /// message was due, so a stalled cluster shows up in the latencies instead of silently slowing the schedule
 /// (coordinated omission); a message due while the window is full waits, and that wait counts. The payload starts with
-/// its timestamp and the run's tag. One loop per publisher issues and settles (a publisher's acks complete in order), so
-/// the load itself costs one queue entry per message (preallocated) and allocates nothing per message beyond the task
-/// PublishAsync returns: an ack is timed when the loop sees it, at most one burst late, and the shared counters move
+/// its timestamp and the run's tag. One loop per publisher issues and settles. It publishes with
+/// <see cref="Publisher.TryPublish"/> and follows <see cref="Publisher.AcknowledgedThrough"/> (its messages have
+/// consecutive seqs), so the load allocates nothing per message: a task per wait, not per message, and one queue entry
+/// per message (preallocated). The bench's own collections would otherwise pause it, and stretch the measured latencies,
+/// dozens of times a second. An ack is timed when the loop sees it, at most one burst late, and the shared counters move
 /// once per burst, not once per message.
 /// </summary>
 internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int size, int window, double? rate)
 {
-    private readonly Queue<(long At, Task<long> Ack)> _inFlight = new(Math.Min(window, 1 << 16));
+    private readonly Queue<long> _inFlight = new(Math.Min(window, 1 << 16)); // due times, oldest first
+    private ulong _oldestSeq;                                               // the seq of the oldest in flight
     private readonly byte[] _payload = new byte[size];
     private long _sent;
 
@@ -36,9 +39,9 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
                 long nextDue = Issue(start);
                 if (_inFlight.Count == 0)
                     await Task.Delay(DelayMs(nextDue), stop).ConfigureAwait(false);
-                else if (!_inFlight.Peek().Ack.IsCompleted)
+                else if (publisher.AcknowledgedThrough < _oldestSeq)
                 {
-                    Task oldest = _inFlight.Peek().Ack;
+                    Task oldest = publisher.WaitAcknowledgedAsync(_oldestSeq, CancellationToken.None);
                     bool scheduled = rate is not null && _inFlight.Count < window && nextDue < shared.MeasureEnd;
                     var guard = scheduled ? Task.Delay(DelayMs(nextDue), stop) : windowEnd;
                     await Task.WhenAny(oldest, guard).ConfigureAwait(false);
@@ -78,9 +81,11 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
                 break;
             }
             BinaryPrimitives.WriteInt64LittleEndian(_payload, at);
+            if (!publisher.TryPublish(_payload, out ulong seq)) break; // the publisher's queue is full: like a full window
+            if (_inFlight.Count == 0) _oldestSeq = seq;
             _sent++;
             issued++;
-            _inFlight.Enqueue((at, publisher.PublishAsync(_payload, CancellationToken.None))); // the call copies the payload
+            _inFlight.Enqueue(at);
         }
         Interlocked.Add(ref shared.Published, issued);
         return nextDue;
@@ -89,20 +94,16 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
     /// <summary>Whole milliseconds until <paramref name="due"/>, at least 1 (the timer is coarse; lateness counts in the latency).</summary>
     private static int DelayMs(long due) => (int)Math.Max(1, (due - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency);
 
-    /// <summary>Takes the completed acks off the front (in order): all seen now, so one timestamp serves them all.</summary>
+    /// <summary>Takes the acknowledged messages off the front (in order): all seen now, so one timestamp serves them all.</summary>
     private void Settle()
     {
         long now = Stopwatch.GetTimestamp();
-        long acked = 0, inWindow = 0, failed = 0, oldest = long.MaxValue;
-        while (_inFlight.Count > 0 && _inFlight.Peek().Ack.IsCompleted)
+        ulong through = publisher.AcknowledgedThrough;
+        long acked = 0, inWindow = 0, oldest = long.MaxValue;
+        while (_inFlight.Count > 0 && _oldestSeq <= through)
         {
-            var (at, ack) = _inFlight.Dequeue();
-            if (!ack.IsCompletedSuccessfully)
-            {
-                _ = ack.Exception; // observed: counted and reported, the run goes on
-                failed++;
-                continue;
-            }
+            long at = _inFlight.Dequeue();
+            _oldestSeq++;
             acked++;
             oldest = Math.Min(oldest, at);
             if (!shared.InWindow(at)) continue;
@@ -111,18 +112,19 @@ internal sealed class LoadPublisher(Publisher publisher, BenchShared shared, int
             inWindow++;
         }
         if (acked > 0) shared.NoteAckTicks(now - oldest);
-        if (failed > 0) Interlocked.Add(ref shared.Failed, failed);
         Interlocked.Add(ref shared.AckedInWindow, inWindow);
         Interlocked.Add(ref shared.Acked, acked);
     }
 
+    /// <summary>Waits (guarded) for the messages still in flight; those never acknowledged count as failed.</summary>
     private async Task DrainAsync()
     {
         var guard = Stopwatch.StartNew();
         while (_inFlight.Count > 0 && guard.Elapsed < TimeSpan.FromSeconds(30))
         {
-            await Task.WhenAny(_inFlight.Peek().Ack, Task.Delay(100)).ConfigureAwait(false);
+            await Task.WhenAny(publisher.WaitAcknowledgedAsync(_oldestSeq, CancellationToken.None), Task.Delay(100)).ConfigureAwait(false);
             Settle();
         }
+        if (_inFlight.Count > 0) Interlocked.Add(ref shared.Failed, _inFlight.Count);
     }
 }
