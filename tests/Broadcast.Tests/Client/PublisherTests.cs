@@ -47,8 +47,10 @@ public sealed class PublisherTests
         await Assert.ThrowsAsync<ArgumentException>(() => Publisher.ConnectAsync(options));
     }
 
-    [Fact]
-    public async Task EveryMessageIsAcknowledgedInCallOrderAfterLostAcksAndARedirect()
+    [Theory]
+    [InlineData(1)] // every message with PublishAsync
+    [InlineData(3)] // every third with PublishAsync, the rest with TryPublish: seqs and acknowledgements span both ways
+    public async Task EveryMessageIsAcknowledgedInCallOrderAfterLostAcksAndARedirect(int everyNthWithTask)
     {
         var log = new FakeLog();
         // Member 1 answers its first three runs, commits the next two but loses their answers, then says member 2 leads.
@@ -63,11 +65,22 @@ public sealed class PublisherTests
 
         const int count = 2000;
         var payloads = Enumerable.Range(0, count).Select(Payload).ToArray();
-        var acks = payloads.Select(p => publisher.PublishAsync(p)).ToArray();
-        var positions = await Task.WhenAll(acks).WaitAsync(Guard);
+        var acks = new List<(int Index, Task<long> Ack)>();
+        for (int i = 0; i < count; i++)
+        {
+            if (i % everyNthWithTask == 0)
+            {
+                acks.Add((i, publisher.PublishAsync(payloads[i])));
+                continue;
+            }
+            Assert.True(publisher.TryPublish(payloads[i], out ulong seq));
+            Assert.Equal((ulong)i + 1, seq); // seqs in call order over both ways, from 1
+        }
+        await publisher.WaitAcknowledgedAsync(count).WaitAsync(Guard);
+        Assert.Equal((ulong)count, publisher.AcknowledgedThrough);
 
         // One caller, calls in order: FIFO gives positions in call order, each message its own, resends included.
-        Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), positions);
+        foreach (var (index, ack) in acks) Assert.Equal(index, await ack.WaitAsync(Guard));
         Assert.Empty(log.Violations); // every resend repeated its run's boundaries and bytes; seqs without gaps
         Assert.Equal(count, log.Messages.Count);
         for (int i = 0; i < count; i++) Assert.True(payloads[i].AsSpan().SequenceEqual(log.Messages[i]), $"message {i} arrived altered");
@@ -127,45 +140,6 @@ public sealed class PublisherTests
         Assert.DoesNotContain(log.Messages, m => m.AsSpan().SequenceEqual("withdrawn"u8));
         for (int i = 0; i < 11; i++) Assert.True(Payload(i).AsSpan().SequenceEqual(log.Messages[i]), $"message {i} arrived altered");
         Assert.Empty(log.Violations);
-    }
-
-    [Fact]
-    public async Task TryPublishedMessagesAreAcknowledgedInCallOrderAfterLostAcksAndARedirect()
-    {
-        var log = new FakeLog();
-        // As above: member 1 answers three runs, commits two without answering, then redirects to member 2.
-        await using var one = await FakeMember.StartAsync(1, ClusterId, log, run => run.IndexOnConnection switch
-        {
-            < 3 => FakeReply.Ok,
-            < 5 => new FakeReply.CommitSilently(),
-            _ => new FakeReply.NotLeader(2),
-        });
-        await using var two = await FakeMember.StartAsync(2, ClusterId, log, _ => FakeReply.Ok);
-        await using var publisher = await Publisher.ConnectAsync(Options([one, two]));
-
-        // Both ways of publishing, interleaved: every third message with a task, the rest without.
-        const int count = 2000;
-        var payloads = Enumerable.Range(0, count).Select(Payload).ToArray();
-        var tasks = new List<(int Index, Task<long> Ack)>();
-        for (int i = 0; i < count; i++)
-        {
-            if (i % 3 == 0)
-            {
-                tasks.Add((i, publisher.PublishAsync(payloads[i])));
-                continue;
-            }
-            Assert.True(publisher.TryPublish(payloads[i], out ulong seq));
-            Assert.Equal((ulong)i + 1, seq); // seqs in call order over both ways, from 1
-        }
-        await publisher.WaitAcknowledgedAsync(count).WaitAsync(Guard);
-
-        Assert.Equal((ulong)count, publisher.AcknowledgedThrough);
-        foreach (var (index, ack) in tasks) Assert.Equal(index, await ack);
-        Assert.Empty(log.Violations);
-        Assert.Equal(count, log.Messages.Count);
-        for (int i = 0; i < count; i++) Assert.True(payloads[i].AsSpan().SequenceEqual(log.Messages[i]), $"message {i} arrived altered");
-        Assert.True(publisher.Resends > 0);
-        Assert.Equal(2, publisher.CurrentMember);
     }
 
     [Fact]
