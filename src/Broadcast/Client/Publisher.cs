@@ -331,17 +331,14 @@ public sealed class Publisher : IAsyncDisposable
             {
                 case PublishStatus.Committed:
                     Settle(index, ack.Position);
-                    AdvanceAcknowledged();
                     break;
                 case PublishStatus.Duplicate:
                     Settle(index, PositionUnknown);
-                    AdvanceAcknowledged();
                     break;
                 case PublishStatus.OutOfSequence:
                     // Runs below the expected seq were delivered by an earlier attempt; resend the rest.
                     for (int i = _inFlight.Count - 1; i >= 0; i--)
                         if (_inFlight[i].LastSeq < ack.ExpectedSeq) Settle(i, PositionUnknown);
-                    AdvanceAcknowledged();
                     _redirect ??= _target;
                     break;
                 case PublishStatus.NotLeader:
@@ -365,7 +362,8 @@ public sealed class Publisher : IAsyncDisposable
         return -1;
     }
 
-    /// <summary>Completes the run at <paramref name="index"/> and frees it; under the lock.</summary>
+    /// <summary>Completes the run at <paramref name="index"/>, frees it and moves <see cref="AcknowledgedThrough"/>; under
+    /// the lock.</summary>
     private void Settle(int index, long firstPosition)
     {
         var run = _inFlight[index];
@@ -373,6 +371,7 @@ public sealed class Publisher : IAsyncDisposable
         _settledMax = Math.Max(_settledMax, run.LastSeq);
         run.Acknowledge(firstPosition, _pending);
         _freeRuns.Push(run);
+        AdvanceAcknowledged();
     }
 
     /// <summary>
