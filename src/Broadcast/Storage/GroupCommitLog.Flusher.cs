@@ -194,9 +194,11 @@ public sealed partial class GroupCommitLog
     }
 
     /// <summary>
-    /// A new preallocated file; when the disk is full and a zero-fill holds space, after stopping it, once more. A
-    /// zero-fill that wrote its last chunk before it saw the stop has become a spare, which holds that space: then the
-    /// segment is made from it (returned as the spare used) instead.
+    /// A new preallocated file. When the disk is full, a zero-fill may hold the space: one still running is stopped (it
+    /// deletes its file), and one that wrote its last chunk first, even after this segment looked for a spare or
+    /// while it was being stopped, has become a spare, which holds that space: then the segment is made from it
+    /// (returned as the spare used). Either way the creation is tried once more; with no fill at all, the disk is
+    /// full.
     /// </summary>
     private (ILogFile File, string? Spare) CreateNewSegmentFile(string temporary, long segmentIndex)
     {
@@ -206,12 +208,13 @@ public sealed partial class GroupCommitLog
         }
         catch (IOException)
         {
-            if (!StopPreparationForSpace()) throw;
+            bool stopped = StopPreparationForSpace();
+            _device.Delete(temporary);
+            // No new zero-fill now: it would take the space again. The next segment starts one as usual.
+            string? finished = TakeSpare(segmentIndex, prepareNext: false);
+            if (finished is not null && TryOpenSpare(finished, temporary) is { } file) return (file, finished);
+            if (!stopped && finished is null) throw;
         }
-        _device.Delete(temporary);
-        // No new zero-fill now: it would take the space again. The next segment starts one as usual.
-        if (TakeSpare(segmentIndex, prepareNext: false) is { } finished && TryOpenSpare(finished, temporary) is { } file)
-            return (file, finished);
         return (_device.Create(temporary, _segmentBytes), null);
     }
 

@@ -134,8 +134,9 @@ public sealed partial class GroupCommitLog
         else lock (_gate) StartPreparingUnlocked();
     }
 
-    /// <summary>Waits for a running preparation (it stops early once disposing is set).</summary>
-    private void WaitForPreparation()
+    /// <summary>Waits for a running preparation (it stops early once disposing is set). Internal for tests that
+    /// need a fill to have ended at a given moment.</summary>
+    internal void WaitForPreparation()
     {
         Task? preparing;
         lock (_gate) preparing = _preparing;

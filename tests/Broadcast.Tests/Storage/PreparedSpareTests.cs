@@ -139,6 +139,40 @@ public class PreparedSpareTests
         Assert.Empty(Zeroed(device));
     }
 
+    /// <summary>
+    /// The race of the test above, forced: the fill finishes between the next segment's refused create and the
+    /// flusher's answer to it, so there is no fill left to stop, but a spare that holds the space. The log failed with
+    /// ENOSPC before (CI, 2026-11-24).
+    /// </summary>
+    [Fact]
+    public async Task ASegmentThatFindsTheDiskFullJustAsAZeroFillFinishesIsMadeFromTheNewSpare()
+    {
+        var device = new SimulatedLogDevice();
+        using var log = Open(device);
+        device.HoldSyncs(only: name => name.StartsWith("zeroed-", StringComparison.Ordinal));
+        await log.AppendAcceptAsync(0, LogTestKit.BallotOf(1), LogTestKit.Payload(4, 0));
+        Assert.True(device.WaitUntilSyncHeld(TimeSpan.FromSeconds(30)), "the zero-fill did not reach its first sync");
+        device.CapacityBytes = device.ListFiles().Sum(name => device.ReadAllBytes(name).LongLength) + LogTestKit.SegmentBytes / 2;
+        device.HoldRefusedCreates();
+        var payload = new byte[LogTestKit.SegmentBytes / 8];
+        ulong instance = 1;
+        var filling = Task.Run(async () =>
+        {
+            while (LogTestKit.Segments(device).Length < 2)
+                await log.AppendAcceptAsync(instance++, LogTestKit.BallotOf(1), payload);
+        });
+        Assert.True(device.WaitUntilCreateRefused(TimeSpan.FromSeconds(30)), "the next segment did not find the disk full");
+        device.ReleaseSyncs();
+        log.WaitForPreparation();
+        Assert.Equal(["zeroed-0000000001.seg"], Zeroed(device));
+        device.ReleaseRefusedCreates();
+        await filling.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Null(log.Failure);
+        Assert.Equal((int)instance, LogTestKit.ReadAll(log).Count);
+        Assert.Empty(Zeroed(device));
+        Assert.DoesNotContain(device.ListFiles(), name => name.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task DisposeDuringAPreparationLeavesNoPartialSpare()
     {

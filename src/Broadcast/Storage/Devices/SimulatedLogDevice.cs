@@ -49,6 +49,7 @@ public sealed class SimulatedLogDevice : ILogDevice
     private readonly ManualResetEventSlim _syncsAllowed = new(true);
     private readonly ManualResetEventSlim _syncHeld = new(false);
     private readonly ManualResetEventSlim _createRefused = new(false);
+    private readonly ManualResetEventSlim _refusalsAllowed = new(true);
     private Func<string, bool>? _holdOnly;
 
     /// <summary>From now on every data sync (or, with <paramref name="only"/>, every sync of a file whose name it
@@ -67,6 +68,12 @@ public sealed class SimulatedLogDevice : ILogDevice
 
     /// <summary>Waits until a create has failed for want of space (<see cref="CapacityBytes"/>).</summary>
     public bool WaitUntilCreateRefused(TimeSpan timeout) => _createRefused.Wait(timeout);
+
+    /// <summary>From now on a create refused for want of space blocks before it throws, until
+    /// <see cref="ReleaseRefusedCreates"/>: what others do between a refusal and its caller's answer to it.</summary>
+    public void HoldRefusedCreates() => _refusalsAllowed.Reset();
+
+    public void ReleaseRefusedCreates() => _refusalsAllowed.Set();
 
     private long _crashAtSync = -1;
     private Random? _crashRandom;
@@ -131,15 +138,16 @@ public sealed class SimulatedLogDevice : ILogDevice
             if (_files.ContainsKey(fileName)) throw new IOException($"{Name}/{fileName} exists");
             long used = 0;
             foreach (var f in _files.Values) used += f.Length;
-            if (used + length > CapacityBytes)
+            if (used + length <= CapacityBytes)
             {
-                _createRefused.Set();
-                throw Errno(ENOSPC, "fallocate", fileName);
+                var file = new SimulatedFile(fileName, length);
+                _files.Add(fileName, file);
+                return new Handle(this, file);
             }
-            var file = new SimulatedFile(fileName, length);
-            _files.Add(fileName, file);
-            return new Handle(this, file);
         }
+        _createRefused.Set();
+        _refusalsAllowed.Wait(); // outside the lock: what is held meanwhile may use the device
+        throw Errno(ENOSPC, "fallocate", fileName);
     }
 
     public void Rename(string fromFileName, string toFileName)
