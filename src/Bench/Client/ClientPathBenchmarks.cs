@@ -11,7 +11,8 @@ namespace AtomicBcast.Bench.Client;
 /// The client's per-message work without sockets, reported per message.
 /// <para>Publish: what <see cref="Publisher.PublishAsync"/> and its send loop do for 4096 messages of
 /// <see cref="PayloadBytes"/>: accept (copy into the pooled chunk), form runs, write the publish frames into a reused
-/// buffer, acknowledge (complete every task, free the chunk). <see cref="PublishBefore"/> re-creates the earlier path
+/// buffer, acknowledge (complete every task, free the chunk); <see cref="PublishWithoutTasks"/> the same for
+/// <see cref="Publisher.TryPublish"/> (no task; the message objects come back for reuse). <see cref="PublishBefore"/> re-creates the earlier path
 /// (a copied array, a completion source, a channel, a list and a LINQ array per run) as the baseline; it is a
 /// reconstruction for comparison, not code the client still runs.</para>
 /// <para>Deliver: load one delivered batch of 1024 messages (frame parse, CRC, every run and length checked) and
@@ -53,7 +54,29 @@ public class ClientPathBenchmarks
     [Benchmark(OperationsPerInvoke = Messages)]
     public long Publish()
     {
-        for (int i = 0; i < Messages; i++) _acks[i] = _queue.Enqueue(_payload, CancellationToken.None, out _)!.Task;
+        for (int i = 0; i < Messages; i++)
+        {
+            var completion = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _queue.Enqueue(_payload, completion, CancellationToken.None, out _);
+            _acks[i] = completion.Task;
+        }
+        SendAndAcknowledgeAll();
+        return _acks[^1].Result;
+    }
+
+    /// <summary>What <see cref="Publisher.TryPublish"/> and its send loop do: no task, messages reused.</summary>
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public ulong PublishWithoutTasks()
+    {
+        ulong last = 0;
+        for (int i = 0; i < Messages; i++)
+            if (!_queue.TryAccept(_payload, out last, out _)) throw new InvalidOperationException("the queue is full");
+        SendAndAcknowledgeAll();
+        return last;
+    }
+
+    private void SendAndAcknowledgeAll()
+    {
         _wire.ResetWrittenCount();
         ulong seq = 1;
         long position = 0;
@@ -62,10 +85,9 @@ public class ClientPathBenchmarks
             MessageWriter.WritePublish(_wire, 1, seq, _run.Count, _run.Messages);
             seq += (ulong)_run.Count;
             int count = _run.Count;
-            _run.Acknowledge(position);
+            _run.Acknowledge(position, _queue);
             position += count;
         }
-        return _acks[^1].Result;
     }
 
     private sealed class OldPending(ReadOnlyMemory<byte> payload)
