@@ -31,6 +31,35 @@ public class TcpTransportTests : TransportSuite
         Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
     }
 
+    [Fact]
+    public async Task AConnectToAListenerThatNeverAnswersFailsAtTheConnectTimeout()
+    {
+        // A listener that never accepts, its queue full: Linux drops further SYNs, so a connect gets no answer.
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(AnyEndPoint);
+        silent.Listen(0);
+        var filling = new List<Socket>();
+        try
+        {
+            while (true)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                filling.Add(socket);
+                var connecting = socket.ConnectAsync(silent.LocalEndPoint!);
+                if (await Task.WhenAny(connecting, Task.Delay(300)) != connecting) break;
+                Assert.True(filling.Count < 64, "the listener's queue never filled");
+            }
+            var transport = CreateTransport(Options() with { ConnectTimeout = TimeSpan.FromMilliseconds(300) });
+            var failed = await Assert.ThrowsAsync<TransportException>(async () => await transport.ConnectAsync(silent.LocalEndPoint!).AsTask().WaitAsync(Guard));
+            Assert.Equal(ShutdownKind.ConnectFailed, failed.Reason.Kind);
+            Assert.Contains("no answer within", failed.Reason.Detail);
+        }
+        finally
+        {
+            foreach (var socket in filling) socket.Dispose();
+        }
+    }
+
     private sealed class SocketPeer(Socket socket) : RawPeer
     {
         public override async Task SendAsync(byte[] bytes) => await socket.SendAsync(bytes, SocketFlags.None);
