@@ -12,9 +12,9 @@ namespace AtomicBcast.Bench.Client;
 /// <para>Publish: what <see cref="Publisher.PublishAsync"/> and its send loop do for 4096 messages of
 /// <see cref="PayloadBytes"/>: accept (copy into the pooled chunk), form runs, write the publish frames into a reused
 /// buffer, acknowledge (complete every task, free the chunk); <see cref="PublishWithoutTasks"/> the same for
-/// <see cref="Publisher.TryPublish"/> (no task; the message objects come back for reuse). <see cref="PublishBefore"/> re-creates the earlier path
-/// (a copied array, a completion source, a channel, a list and a LINQ array per run) as the baseline; it is a
-/// reconstruction for comparison, not code the client still runs.</para>
+/// <see cref="Publisher.TryPublish"/> (no task; the message objects come back for reuse). <see cref="PublishBefore"/>
+/// re-creates the earlier path (a copied array, a completion source, a channel, a list and a LINQ array per run) as the
+/// baseline; it is a reconstruction for comparison, not code the client still runs.</para>
 /// <para>Deliver: load one delivered batch of 1024 messages (frame parse, CRC, every run and length checked) and
 /// walk it in place (<see cref="DeliverInPlace"/>: what <see cref="Subscriber.ReadBatchesAsync"/> costs per message),
 /// or copy every payload as <see cref="Subscriber.ReadAllAsync"/> does (<see cref="DeliverCopied"/>).</para>

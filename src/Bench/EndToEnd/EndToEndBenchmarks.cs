@@ -13,8 +13,8 @@ namespace AtomicBcast.Bench.EndToEnd;
 /// <see cref="Messages"/> messages of <see cref="Size"/> bytes from one publisher with
 /// <see cref="Publisher.TryPublish"/> (all in flight at once; the publisher packs them into runs under its window),
 /// waits for the acknowledgement of the last and until one subscriber (on a follower, reading batches in place)
-/// received it; time is per message. Allocation covers the whole process: the publisher, the subscriber and all three members.
-/// Columns Msgs/s and MB/s (10^6 bytes of payload) come from the mean.
+/// received it; time is per message. Allocation covers the whole process: the publisher, the subscriber and all
+/// three members. Columns Msgs/s and MB/s (10^6 bytes of payload) come from the mean.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(EndToEndConfig))]

@@ -36,8 +36,10 @@ public abstract class ClientOptions
 public sealed class PublisherOptions : ClientOptions
 {
     /// <summary>
-    /// This publisher's producer id (exactly-once, FIFO). Null: a random id. A producer id must not be reused by another
-    /// publisher instance: the cluster would treat its messages 1, 2, 3... as duplicates of the earlier instance's.
+    /// This publisher's producer id (exactly-once, FIFO). Null: a random id. 0: anonymous, at least once (a run resent
+    /// after <see cref="PublisherOptions.AckTimeout"/> or a lost connection may be delivered twice). A producer id must not
+    /// be reused by another publisher instance: the cluster would treat its messages 1, 2, 3... as duplicates of the
+    /// earlier instance's.
     /// </summary>
     public ulong? ProducerId { get; init; }
 
