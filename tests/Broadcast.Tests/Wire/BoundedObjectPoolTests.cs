@@ -3,6 +3,8 @@ using Microsoft.Extensions.ObjectPool;
 
 namespace AtomicBcast.Tests.Wire;
 
+/// <summary>Runs alone: its allocation count must not see a GC that another test's garbage causes.</summary>
+[Collection(MemoryMeasurementCollection.Name)]
 public sealed class BoundedObjectPoolTests
 {
     private sealed class Item
@@ -51,22 +53,47 @@ public sealed class BoundedObjectPoolTests
     {
         // DefaultObjectPool's queue allocated 160-330 KB here (segments under concurrent use). This pool allocates only
         // the objects the warm-up did not create yet (the two threads hold 128 at most, 24 bytes each) and its lock's
-        // one wait structure under contention: a few hundred bytes were seen, 8 KB is the budget.
+        // one wait structure under contention: a few hundred bytes were seen, 8 KB is the budget. A GC during a
+        // measurement makes GetAllocatedBytesForCurrentThread count up to an unused allocation quantum (8 KB) as
+        // allocated (dotnet/runtime#63487; 8,704 bytes were seen so in CI), so an attempt with a GC in it is measured
+        // again; this class runs alone so that other tests' garbage rarely causes one.
         var policy = new Policy();
         var pool = new BoundedObjectPool<Item>(policy, idleMax: 256);
-        var allocated = new long[2];
+        const int Attempts = 5;
+        var allocated = new long[Attempts, 2];
+        var collectedDuring = new bool[Attempts];
+        int collectionsAtStart = 0, attempt = 0;
+        bool measured = false;
+        using var barrier = new Barrier(2, b =>
+        {
+            // Even phases start an attempt, odd ones end it; this runs on one thread while the other waits.
+            if (b.CurrentPhaseNumber % 2 == 0) { collectionsAtStart = GC.CollectionCount(0); return; }
+            collectedDuring[attempt] = GC.CollectionCount(0) != collectionsAtStart;
+            measured = !collectedDuring[attempt];
+            if (!measured) attempt++;
+        });
         var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
         {
             var held = new Item[64];
             var random = new Random(t);
             Cycle(pool, held, random, 2_000); // warm: every object the cycles need is created
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Cycle(pool, held, random, 100_000);
-            allocated[t] = GC.GetAllocatedBytesForCurrentThread() - before;
+            while (!measured && attempt < Attempts)
+            {
+                barrier.SignalAndWait();
+                int mine = attempt;
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Cycle(pool, held, random, 50_000);
+                allocated[mine, t] = GC.GetAllocatedBytesForCurrentThread() - before;
+                barrier.SignalAndWait();
+            }
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
-        Assert.True(allocated.Sum() <= 8 << 10, $"allocated {allocated[0]} and {allocated[1]} bytes; {policy.Created} objects created");
+        string attempts = string.Join("; ", Enumerable.Range(0, Math.Min(attempt + 1, Attempts)).Select(a =>
+            $"{allocated[a, 0]} and {allocated[a, 1]} bytes{(collectedDuring[a] ? " (a GC ran)" : "")}"));
+        Assert.True(measured, $"a GC ran during every attempt: {attempts}");
+        Assert.True(allocated[attempt, 0] + allocated[attempt, 1] <= 8 << 10,
+            $"allocated {attempts}; {policy.Created} objects created");
     }
 
     private static void Cycle(ObjectPool<Item> pool, Item[] held, Random random, int rounds)
