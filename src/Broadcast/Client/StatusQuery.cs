@@ -19,8 +19,28 @@ public static class StatusQuery
         return ids.Select((id, i) => (id, replies[i])).ToDictionary(p => p.id, p => p.Item2);
     }
 
-    /// <summary>The state of member <paramref name="member"/>, or null when it is unreachable. Throws only when cancelled.</summary>
+    /// <summary>The state of member <paramref name="member"/>, or null when it is unreachable. Throws only when cancelled.
+    /// Connects for this one question; to ask again and again, keep a <see cref="StatusConnection"/>.</summary>
     public static async Task<StatusReplyMessage?> TryQueryAsync(SubscriberOptions options, ushort member, CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.ConnectTimeout); // connect, hello and reply together
+        try
+        {
+            var connection = await TryConnectAsync(options, member, deadline.Token).ConfigureAwait(false);
+            if (connection is null) return null;
+            await using (connection.ConfigureAwait(false)) return await connection.TryQueryAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A connection to member <paramref name="member"/> to ask over as often as needed, or null when it cannot be
+    /// reached within <see cref="ClientOptions.ConnectTimeout"/>. Each question then has that long for its reply. Throws
+    /// only when cancelled.</summary>
+    public static async Task<StatusConnection?> TryConnectAsync(SubscriberOptions options, ushort member, CancellationToken cancellationToken = default)
     {
         var connector = new ClientConnector(options, PeerKind.Subscriber);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -28,36 +48,11 @@ public static class StatusQuery
         try
         {
             var connection = await connector.TryConnectAsync(member, deadline.Token).ConfigureAwait(false);
-            if (connection is null) return null;
-            await using (connection.ConfigureAwait(false))
-            {
-                MessageWriter.Write(connection.Output, new StatusRequestMessage());
-                await connection.Output.FlushAsync(deadline.Token).ConfigureAwait(false);
-                return await ReadReplyAsync(connection, deadline.Token).ConfigureAwait(false);
-            }
+            return connection is null ? null : new StatusConnection(connection, options.ConnectTimeout);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested
-            && e is TransportException or OperationCanceledException or WireException or IOException or ObjectDisposedException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
-        }
-    }
-
-    private static async Task<StatusReplyMessage?> ReadReplyAsync(IConnection connection, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await connection.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            if (FrameCodec.TryReadFrame(ref buffer, out var frame))
-            {
-                // A member that does not know the request answers with an error: unreachable for status.
-                StatusReplyMessage? reply = frame.Type == MessageType.StatusReply ? MessageReader.ReadStatusReply(frame) : null;
-                connection.Input.AdvanceTo(buffer.Start);
-                return reply;
-            }
-            connection.Input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled) return null;
         }
     }
 }

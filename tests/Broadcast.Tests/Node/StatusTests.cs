@@ -43,35 +43,21 @@ public sealed class StatusTests
         Assert.Equal([leader, leader], await AskTwiceOnOneConnectionAsync(cluster, leader));
 
         ushort follower = cluster.Hosts.Keys.First(id => id != leader);
+        await using var kept = await StatusQuery.TryConnectAsync(
+            new SubscriberOptions { ClusterId = LocalCluster.ClusterId, Members = cluster.Members, ConnectTimeout = TimeSpan.FromSeconds(2) }, follower);
+        Assert.Equal(follower, (await kept!.TryQueryAsync())?.NodeId);
         await cluster.Hosts[follower].StopAsync();
         Assert.Null(await QueryAsync(cluster, follower));
+        Assert.Null(await kept.TryQueryAsync()); // the kept connection ended with the member
     }
 
     /// <summary>Two requests on one connection, two replies (a monitor may keep its connection).</summary>
-    private static async Task<ushort[]> AskTwiceOnOneConnectionAsync(LocalCluster cluster, ushort id)
+    private static async Task<ushort?[]> AskTwiceOnOneConnectionAsync(LocalCluster cluster, ushort id)
     {
-        var transport = new AtomicBcast.Transport.Tcp.TcpTransport(new AtomicBcast.Transport.TransportOptions
-        {
-            LocalHello = new HelloMessage(HelloMessage.CurrentVersion, PeerKind.Subscriber, 0, LocalCluster.ClusterId),
-            IdleTimeout = Timeout.InfiniteTimeSpan,
-        });
-        using var guard = new CancellationTokenSource(Guard);
-        await using var connection = await transport.ConnectAsync(cluster.Members[id], guard.Token);
-        var replies = new List<ushort>();
-        for (int i = 0; i < 2; i++)
-        {
-            MessageWriter.Write(connection.Output, new StatusRequestMessage());
-            await connection.Output.FlushAsync(guard.Token);
-            while (replies.Count == i)
-            {
-                var result = await connection.Input.ReadAsync(guard.Token);
-                var buffer = result.Buffer;
-                if (FrameCodec.TryReadFrame(ref buffer, out var frame)) replies.Add(MessageReader.ReadStatusReply(frame).NodeId);
-                connection.Input.AdvanceTo(buffer.Start, result.Buffer.End);
-                Assert.False(result.IsCompleted && replies.Count == i, "the member closed the connection");
-            }
-        }
-        return [.. replies];
+        var options = new SubscriberOptions { ClusterId = LocalCluster.ClusterId, Members = cluster.Members, ConnectTimeout = Guard };
+        await using var connection = await StatusQuery.TryConnectAsync(options, id);
+        Assert.NotNull(connection);
+        return [(await connection.TryQueryAsync())?.NodeId, (await connection.TryQueryAsync())?.NodeId];
     }
 
     [Fact]

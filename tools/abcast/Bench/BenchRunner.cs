@@ -129,13 +129,24 @@ internal static class BenchRunner
     private static async Task<(UsageSample Bench, Dictionary<ushort, StatusReplyMessage> MemberFirst, Dictionary<ushort, StatusReplyMessage> MemberLast)>
         SampleUsageAsync(BenchShared shared, BenchTarget target, CancellationToken stop)
     {
-        await DelayUntilAsync(shared.MeasureStart, stop);
-        var first = UsageSample.Now();
-        var memberFirst = await MemberFigures.ReadAsync(target, stop);
-        await DelayUntilAsync(shared.MeasureEnd, stop);
-        var bench = UsageSample.Now() - first;
-        var memberLast = await MemberFigures.ReadAsync(target, stop);
-        return (bench, memberFirst, memberLast);
+        var connections = await MemberFigures.ConnectAsync(target, stop);
+        try
+        {
+            // Once during the warm-up too, so that both sides' code for it is compiled before the window opens.
+            UsageSample.Now();
+            await MemberFigures.ReadAsync(connections, stop);
+            await DelayUntilAsync(shared.MeasureStart, stop);
+            var first = UsageSample.Now();
+            var memberFirst = await MemberFigures.ReadAsync(connections, stop);
+            await DelayUntilAsync(shared.MeasureEnd, stop);
+            var bench = UsageSample.Now() - first;
+            var memberLast = await MemberFigures.ReadAsync(connections, stop);
+            return (bench, memberFirst, memberLast);
+        }
+        finally
+        {
+            foreach (var connection in connections.Values) await connection.DisposeAsync();
+        }
     }
 
     private static async Task DelayUntilAsync(long timestamp, CancellationToken stop)

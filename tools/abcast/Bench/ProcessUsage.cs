@@ -25,11 +25,21 @@ internal readonly record struct UsageSample(double CpuSeconds, int Gen0, int Gen
 /// </summary>
 internal static class MemberFigures
 {
-    public static async Task<Dictionary<ushort, StatusReplyMessage>> ReadAsync(BenchTarget target, CancellationToken stop)
+    /// <summary>A status connection to each member that can be reached (<see cref="StatusConnection"/>): the readings at
+    /// the window's ends then cost the members a frame each way. Making a connection per reading there stalled the
+    /// members and the bench right when the window opened: every half-rate run's timeline began with 20-60 ms acks.</summary>
+    public static async Task<Dictionary<ushort, StatusConnection>> ConnectAsync(BenchTarget target, CancellationToken stop)
     {
-        var replies = await Task.WhenAll(target.MemberIds.Select(async id =>
-            (Id: id, Reply: await StatusQuery.TryQueryAsync(target.Subscriber(id), id, stop).ConfigureAwait(false)))).ConfigureAwait(false);
-        return replies.Where(r => r.Reply is { Process.IsKnown: true }).ToDictionary(r => r.Id, r => r.Reply!.Value);
+        var connections = await Task.WhenAll(target.MemberIds.Select(async id =>
+            (Id: id, Connection: await StatusQuery.TryConnectAsync(target.Subscriber(id), id, stop).ConfigureAwait(false)))).ConfigureAwait(false);
+        return connections.Where(c => c.Connection is not null).ToDictionary(c => c.Id, c => c.Connection!);
+    }
+
+    public static async Task<Dictionary<ushort, StatusReplyMessage>> ReadAsync(Dictionary<ushort, StatusConnection> connections, CancellationToken stop)
+    {
+        var replies = await Task.WhenAll(connections.Select(async c =>
+            (c.Key, Reply: await c.Value.TryQueryAsync(stop).ConfigureAwait(false)))).ConfigureAwait(false);
+        return replies.Where(r => r.Reply is { Process.IsKnown: true }).ToDictionary(r => r.Key, r => r.Reply!.Value);
     }
 
     /// <summary>Each member's usage between two readings; <paramref name="messages"/> divides its allocation.</summary>
