@@ -39,9 +39,10 @@ public sealed class StatusConnection : IAsyncDisposable
             await _connection.Output.FlushAsync(deadline.Token).ConfigureAwait(false);
             reply = await ReadReplyAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested
-            && e is TransportException or OperationCanceledException or WireException or IOException or ObjectDisposedException)
+        catch (Exception e) when (e is TransportException or WireException or IOException or ObjectDisposedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // A broken connection is a null whenever it shows; only the caller's own cancellation throws.
         }
         _broken = reply is null;
         return reply;
