@@ -89,9 +89,12 @@ for r, d in enumerate(goal, 1):
           f'{d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms; members {cpu / max(1, d["messagesDelivered"]) * 1e6:.2f} us CPU '
           f'per message together, {alloc} B allocated per message, gen2 {gen2}; bench {d["allocatedBytesPerMessage"]:.0f} B per message')
 print(f'64 B median: {statistics.median(d["messagesPerSecond"] for d in goal):,.0f} msgs/s delivered (goal 1,000,000)')
+def syncs(d): # the members' fdatasync p50 bucket (upper bound); a one-in-flight run's p50 follows it (docs/PERFORMANCE.md)
+    return "/".join(f'{m["logSync"]["p50AtMostMs"]}' if m.get("logSync") else "?" for m in d["members"])
 one = load("one-in-flight")
 for r, d in enumerate(one, 1):
-    print(f'one in flight run {r}: ack p50 {d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms')
+    print(f'one in flight run {r}: ack p50 {d["ackLatencyMs"]["p50"]} ms p99 {d["ackLatencyMs"]["p99"]} ms; '
+          f'members\' sync p50 at most {syncs(d)} ms')
 print(f'one in flight median ack p50: {statistics.median(d["ackLatencyMs"]["p50"] for d in one)} ms (goal 1 ms)')
 half = load("half-rate")
 for r, d in enumerate(half, 1):
